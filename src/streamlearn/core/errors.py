@@ -1,0 +1,65 @@
+"""The exceptions streamlearn raises.
+
+Every error a user can catch derives from :class:`StreamlearnError`::
+
+    StreamlearnError
+    ├── ConfigError            bad settings or arguments, found before anything runs
+    ├── OperatorError          an operator failed on a batch (names the step and the source)
+    │   └── DecodeError        input bytes that a codec could not turn into rows
+    ├── StateError             a snapshot could not be written, read or restored
+    ├── BrokerError            the local development broker could not start or stop
+    ├── KafkaError             the cluster refused or failed a request
+    └── NotFittedError         a model was asked to predict before it learned anything
+                               (also a ValueError and AttributeError, as in scikit-learn)
+"""
+
+from __future__ import annotations
+
+
+class StreamlearnError(Exception):
+    """Base class of every streamlearn error."""
+
+
+class ConfigError(StreamlearnError, ValueError):
+    """A setting or argument is wrong; raised before any record is processed."""
+
+
+class OperatorError(StreamlearnError):
+    """An operator failed on a batch.
+
+    The message names the step and, when known, the source topic/partition/offsets.
+    """
+
+    def __init__(self, message: str, *, operator: str | None = None,
+                 topic: str | None = None, partition: int | None = None,
+                 offset: int | None = None) -> None:
+        where = []
+        if operator:
+            where.append(f"step {operator!r}")
+        if topic is not None:
+            where.append(f"{topic}[{partition}]@{offset}")
+        super().__init__(f"{message} ({', '.join(where)})" if where else message)
+        self.operator = operator
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+
+
+class DecodeError(OperatorError):
+    """Bytes that a codec could not turn into a row of the declared schema."""
+
+
+class StateError(StreamlearnError):
+    """A state snapshot could not be encoded, decoded, stored or restored."""
+
+
+class BrokerError(StreamlearnError):
+    """The local development broker could not be started, reached or stopped."""
+
+
+class KafkaError(StreamlearnError):
+    """The Kafka cluster refused or failed a request (produce, commit, admin call)."""
+
+
+class NotFittedError(StreamlearnError, ValueError, AttributeError):
+    """A model was used for prediction before it was fitted."""

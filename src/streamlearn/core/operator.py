@@ -1,0 +1,139 @@
+"""The operator contract.
+
+An :class:`Operator` is a frozen *spec*: its hyperparameters, nothing learned. The
+runtime calls :meth:`Operator.build` once per input partition to get a fresh
+:class:`Step` that holds that partition's state, as Kafka Streams' ProcessorSupplier and
+Bytewax's ``build(resume_state)`` do. A stateful step is therefore never shared across
+partitions, and a rebalance moves its state with the partition (snapshot on revoke,
+restore on assign).
+
+A step receives a :class:`~streamlearn.core.batch.Batch` and returns a batch (or
+``None`` for "nothing to pass on yet"). Optional hooks:
+
+* ``on_timer(ctx)``: called regularly by the run loop, for processing-time windows;
+* ``flush(ctx)``: emit whatever is buffered (end of a bounded run);
+* ``snapshot() -> bytes`` / ``restore(bytes)``: the step's whole state, as an immutable
+  value; ``None`` from ``snapshot`` means "stateless".
+
+Anything a step cannot process goes to ``ctx.dead_letter`` with the reason: a pipeline
+never stops on bad input and never drops it silently.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from streamlearn.core.batch import Batch
+    from streamlearn.core.pipeline import Pipeline
+
+
+@dataclass
+class DeadLetter:
+    """Records that a step could not process, and why."""
+
+    batch: Batch
+    reasons: list[str]
+    operator: str
+
+
+class Context:
+    """What a step may ask of the world it runs in: the time, and where to send output.
+
+    The offline context (this class) keeps everything in lists, so a pipeline can run
+    over a DataFrame with no broker; the Kafka runtime subclasses it.
+    """
+
+    def __init__(self, clock: Any = time.monotonic) -> None:
+        self._clock = clock
+        self.dead_letters: list[DeadLetter] = []
+        self.outputs: dict[str, list[Batch]] = {}
+        self.metrics: dict[str, Any] = {}
+
+    def now(self) -> float:
+        """Seconds on a monotonic clock (injected, so tests advance time instead of sleeping)."""
+        return float(self._clock())
+
+    def dead_letter(self, batch: Batch, reasons: str | list[str], operator: str) -> None:
+        """Send rows that could not be processed to the dead-letter destination."""
+        if not batch.height:
+            return
+        if isinstance(reasons, str):
+            reasons = [reasons] * batch.height
+        self.dead_letters.append(DeadLetter(batch, list(reasons), operator))
+
+    def emit(self, destination: str, batch: Batch, values: list[bytes],
+             keys: list[bytes | None] | None = None) -> None:
+        """Hand encoded records to a sink destination (a topic, a table...)."""
+        self.outputs.setdefault(destination, []).append(batch)
+
+    @property
+    def dead_lettered(self) -> int:
+        return sum(d.batch.height for d in self.dead_letters)
+
+
+class Step(ABC):
+    """The running logic of an operator for one partition."""
+
+    #: the step name, set by the pipeline (stable across restarts: it keys the state)
+    name: str = ""
+
+    @property
+    def held(self) -> int:
+        """Rows taken in and kept for later (window buffers, warm-up buffers)."""
+        return 0
+
+    @abstractmethod
+    def process(self, batch: Batch, ctx: Context) -> Batch | None:
+        """Transform one batch."""
+
+    def on_timer(self, ctx: Context) -> Batch | None:
+        return None
+
+    def flush(self, ctx: Context) -> Batch | None:
+        return None
+
+    def snapshot(self) -> bytes | None:
+        return None
+
+    def restore(self, blob: bytes) -> None:  # pragma: no cover - stateless default
+        return None
+
+
+@dataclass(frozen=True)
+class Operator(ABC):
+    """A frozen pipeline-step spec; compose with ``|``."""
+
+    name: str | None = field(default=None, kw_only=True)
+
+    #: short name of the operator kind, used for default step names ("decode.json")
+    kind: str = field(default="operator", init=False, repr=False)
+    #: True when :meth:`build` returns steps with state to snapshot
+    stateful: bool = field(default=False, init=False, repr=False)
+
+    @abstractmethod
+    def build(self) -> Step:
+        """Return a fresh step for one partition."""
+
+    def __or__(self, other: Any) -> Pipeline:
+        from streamlearn.core.pipeline import Pipeline
+
+        return Pipeline(operators=(self,)) | other
+
+    def apply(self, df: Any, **kwargs: Any) -> Any:
+        """Run this one operator over a DataFrame; see :meth:`Pipeline.apply`."""
+        from streamlearn.core.pipeline import Pipeline
+
+        return Pipeline(operators=(self,)).apply(df, **kwargs)
+
+    def __ror__(self, other: Any) -> Pipeline:
+        from streamlearn.core.pipeline import Pipeline
+
+        return Pipeline.of(other) | self
+
+
+class StatelessStep(Step, ABC):
+    """A step with no state; its operator may share one instance across partitions."""

@@ -1,0 +1,65 @@
+"""SQL over a batch, with DuckDB.
+
+``$1`` in the query names the current batch, as in the kdb Insights stream processor.
+DuckDB reads the Arrow buffers of the Polars frame without copying.
+
+To keep row provenance through SQL, the batch is given a hidden row-number column;
+when the query's result still has it (``select *``, filters, projections that keep it),
+record ids and keys follow the rows; an aggregation drops it, and the output rows get
+batch-level ids instead.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import duckdb
+import polars as pl
+
+from streamlearn.core.batch import Batch
+from streamlearn.core.operator import Context, Operator, Step
+
+_ROW = "__sl_row"
+_PLACEHOLDER = re.compile(r"\$1\b")
+
+
+@dataclass(frozen=True)
+class Sql(Operator):
+    """Run a DuckDB SQL query over each batch; ``$1`` is the batch.
+
+    Examples
+    --------
+    >>> import polars as pl, streamlearn as sl
+    >>> df = pl.DataFrame({"cluster": [0, 1, 0], "bid": [1.0, 2.0, 3.0]})
+    >>> sl.sql("select * from $1 where cluster = 0").apply(df)["bid"].to_list()
+    [1.0, 3.0]
+    """
+
+    query: str = ""
+    kind: str = field(default="sql", init=False, repr=False)
+
+    def build(self) -> Step:
+        return _SqlStep(self.query)
+
+
+class _SqlStep(Step):
+    def __init__(self, query: str) -> None:
+        self.query = _PLACEHOLDER.sub("__sl_batch", query)
+        # one connection per step: DuckDB connections are not shared across threads
+        self.con = duckdb.connect()
+
+    def process(self, batch: Batch, ctx: Context) -> Batch | None:
+        df = batch.data.with_row_index(_ROW)
+        self.con.register("__sl_batch", df.to_arrow())
+        try:
+            out = self.con.sql(self.query).pl()
+        except duckdb.Error as exc:
+            ctx.dead_letter(batch, f"SQL error: {exc}", self.name)
+            return None
+        finally:
+            self.con.unregister("__sl_batch")
+        if _ROW in out.columns:
+            rows = out[_ROW].to_numpy().astype("int64")
+            return batch.with_rows(out.drop(_ROW), rows)
+        return batch.with_rows(out, None)

@@ -1,0 +1,102 @@
+"""The run context of the Kafka runtime: where steps' outputs and dead letters go."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from confluent_kafka import Producer
+
+from streamlearn.core.batch import Batch
+from streamlearn.core.operator import Context
+from streamlearn.io.json_codec import encode_json
+
+
+class KafkaContext(Context):
+    """Produces sink records and dead letters with one producer (one transaction)."""
+
+    def __init__(self, producer: Producer, *, pipeline: str, dead_letter_topic: str,
+                 clock: Any = None) -> None:
+        super().__init__() if clock is None else super().__init__(clock)
+        self.producer = producer
+        self.pipeline = pipeline
+        self.dead_letter_topic = dead_letter_topic
+        self.produced: dict[str, int] = {}
+        self.dead_count = 0
+        self.dead_by_step: dict[str, int] = {}
+
+    def emit(self, destination: str, batch: Batch, values: list[bytes],
+             keys: list[bytes | None] | None = None) -> None:
+        ids = batch.record_ids()
+        produce = self.producer.produce
+        keys = keys if keys is not None else [None] * len(values)
+        done = 0
+        try:
+            for value, key, rid in zip(values, keys, ids, strict=True):
+                produce(destination, value, key, headers=(("sl-id", rid),))
+                done += 1
+        except BufferError:
+            # the local queue is full: let librdkafka send, then go on where we stopped
+            self._produce_slowly(destination, values[done:], keys[done:], ids[done:])
+        self.produced[destination] = self.produced.get(destination, 0) + len(values)
+
+    def _produce_slowly(self, topic: str, values: list[bytes], keys: list[bytes | None],
+                        ids: list[bytes]) -> None:
+        # a produce() that raised BufferError enqueued nothing; the ones before it did
+        start = time.monotonic()
+        for value, key, rid in zip(values, keys, ids, strict=True):
+            while True:
+                try:
+                    self.producer.produce(topic, value, key, headers=(("sl-id", rid),))
+                    break
+                except BufferError:
+                    self.producer.poll(0.05)
+                    if time.monotonic() - start > 600:
+                        raise
+
+    def dead_letter(self, batch: Batch, reasons: str | list[str], operator: str) -> None:
+        n = batch.height
+        if not n:
+            return
+        if isinstance(reasons, str):
+            reasons = [reasons] * n
+        origin = batch.origin
+        if origin is not None and batch.rows is not None:
+            values = batch.values()
+            keys = batch.keys()
+            offsets = batch.offsets().tolist()  # type: ignore[union-attr]
+            topic, part = origin.topic, str(origin.partition).encode()
+        else:
+            values = encode_json(batch.data)
+            keys = [None] * n
+            offsets = [-1] * n
+            topic = origin.topic if origin is not None else ""
+            part = str(origin.partition if origin is not None else -1).encode()
+        tb = topic.encode()
+        ob = operator.encode()
+        pb = self.pipeline.encode()
+        for value, key, off, reason in zip(values, keys, offsets, reasons, strict=True):
+            headers = (("sl-error", reason.encode()), ("sl-operator", ob), ("sl-topic", tb),
+                       ("sl-partition", part), ("sl-offset", str(off).encode()),
+                       ("sl-pipeline", pb))
+            while True:
+                try:
+                    self.producer.produce(self.dead_letter_topic, value, key,
+                                          headers=headers)
+                    break
+                except BufferError:
+                    self.producer.poll(0.05)
+        self.dead_count += n
+        self.dead_by_step[operator] = self.dead_by_step.get(operator, 0) + n
+
+
+def dead_letter_info(headers: list[tuple[str, bytes]] | None) -> dict[str, Any]:
+    """Read the ``sl-*`` headers of a dead-letter record into a dict (for tools and tests)."""
+    out: dict[str, Any] = {}
+    for k, v in headers or []:
+        if k.startswith("sl-"):
+            out[k[3:]] = v.decode(errors="replace") if v is not None else None
+    for k in ("partition", "offset"):
+        if k in out:
+            out[k] = int(out[k])
+    return out

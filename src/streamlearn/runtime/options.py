@@ -1,0 +1,66 @@
+"""How a pipeline runs: delivery guarantee, limits, topic names, timing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from streamlearn.core.errors import ConfigError
+
+DELIVERY_MODES = ("at-least-once", "exactly-once")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Settings of one run of a pipeline.
+
+    Parameters
+    ----------
+    name
+        The pipeline's name: default consumer group, prefix of its state and dead-letter
+        topics, and part of every state key. Keep it stable to keep the state.
+    delivery
+        ``"at-least-once"`` (outputs flushed, then state, then offsets) or
+        ``"exactly-once"`` (one Kafka transaction per commit interval holds outputs, state
+        and offsets; needs a broker with working transactions, e.g. Apache Kafka).
+    commit_interval
+        Seconds between commits (snapshots and offsets).
+    max_records
+        Stop after this many input records (``None``: run until stopped).
+    idle_timeout
+        Stop after this many seconds without input (``None``: never).
+    dead_letter_topic, state_topic
+        Default ``<name>.dlq`` and ``<name>.state``.
+    tick_interval
+        Seconds between timer calls to the operators (processing-time windows).
+
+    Examples
+    --------
+    >>> RunOptions(name="s1", max_records=1000).dead_letter_topic
+    's1.dlq'
+    """
+
+    name: str = "streamlearn"
+    delivery: str = "at-least-once"
+    commit_interval: float = 1.0
+    max_records: int | None = None
+    idle_timeout: float | None = None
+    dead_letter_topic: str | None = None
+    state_topic: str | None = None
+    tick_interval: float = 0.1
+    transactional_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.delivery not in DELIVERY_MODES:
+            raise ConfigError(f"delivery must be one of {DELIVERY_MODES}, not {self.delivery!r}")
+        if self.commit_interval <= 0 or self.tick_interval <= 0:
+            raise ConfigError("commit_interval and tick_interval must be > 0")
+        if self.max_records is not None and self.max_records < 0:
+            raise ConfigError("max_records must be >= 0")
+        if self.dead_letter_topic is None:
+            object.__setattr__(self, "dead_letter_topic", f"{self.name}.dlq")
+        if self.state_topic is None:
+            object.__setattr__(self, "state_topic", f"{self.name}.state")
+
+    @property
+    def exactly_once(self) -> bool:
+        return self.delivery == "exactly-once"
