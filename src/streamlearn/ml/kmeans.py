@@ -166,6 +166,7 @@ class SequentialKMeansStep(Step):
             if self.n_seen_ < self.spec.buffer_size:
                 return None
             warm = self._warm_up()
+            self._publish(ctx, batch)
             if batch.height == need:
                 return warm
             batch = batch.take(np.arange(need, batch.height))
@@ -173,6 +174,7 @@ class SequentialKMeansStep(Step):
         self.n_seen_ += batch.height
         labels, dist = self._assign_and_learn(x)
         out = self._output(batch, labels, dist)
+        self._publish(ctx, batch)
         return out if warm is None else Batch.concat([warm, out])
 
     def _warm_up(self) -> Batch:
@@ -274,6 +276,16 @@ class SequentialKMeansStep(Step):
         self.pending_sum_[:] = 0.0
         self.pending_n_[:] = 0.0
         self.chunk_fill_ = 0
+
+    def _publish(self, ctx: Context, batch: Batch) -> None:
+        """Expose the model to live views (demo, dashboard): a few numbers per batch."""
+        part = batch.origin.partition if batch.origin is not None else 0
+        ctx.metrics[f"{self.name}[{part}]"] = {
+            "centroids": self.centroids_.round(6).tolist() if self.centroids_ is not None
+            else None,
+            "counts": (self.counts_ + self.pending_n_).astype(int).tolist(),
+            "features": self.features,
+        }
 
     def _output(self, batch: Batch, labels: np.ndarray, d2: np.ndarray) -> Batch:
         cols = [pl.Series(self.spec.output, labels, dtype=pl.Int32)]

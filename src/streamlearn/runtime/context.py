@@ -33,7 +33,7 @@ class KafkaContext(Context):
         done = 0
         try:
             for value, key, rid in zip(values, keys, ids, strict=True):
-                produce(destination, value, key, headers=(("sl-id", rid),))
+                produce(destination, value, key, headers=[("sl-id", rid)])
                 done += 1
         except BufferError:
             # the local queue is full: let librdkafka send, then go on where we stopped
@@ -47,7 +47,7 @@ class KafkaContext(Context):
         for value, key, rid in zip(values, keys, ids, strict=True):
             while True:
                 try:
-                    self.producer.produce(topic, value, key, headers=(("sl-id", rid),))
+                    self.producer.produce(topic, value, key, headers=[("sl-id", rid)])
                     break
                 except BufferError:
                     self.producer.poll(0.05)
@@ -76,9 +76,9 @@ class KafkaContext(Context):
         ob = operator.encode()
         pb = self.pipeline.encode()
         for value, key, off, reason in zip(values, keys, offsets, reasons, strict=True):
-            headers = (("sl-error", reason.encode()), ("sl-operator", ob), ("sl-topic", tb),
+            headers = [("sl-error", reason.encode()), ("sl-operator", ob), ("sl-topic", tb),
                        ("sl-partition", part), ("sl-offset", str(off).encode()),
-                       ("sl-pipeline", pb))
+                       ("sl-pipeline", pb)]
             while True:
                 try:
                     self.producer.produce(self.dead_letter_topic, value, key,
