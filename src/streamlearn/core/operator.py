@@ -12,8 +12,10 @@ A step receives a :class:`~streamlearn.core.batch.Batch` and returns a batch (or
 
 * ``on_timer(ctx)``: called regularly by the run loop, for processing-time windows;
 * ``flush(ctx)``: emit whatever is buffered (end of a bounded run);
-* ``snapshot() -> bytes`` / ``restore(bytes)``: the step's whole state, as an immutable
-  value; ``None`` from ``snapshot`` means "stateless".
+* ``snapshot() -> bytes`` / ``restore(bytes)``: the step's learned state, as an immutable
+  value; ``None`` from ``snapshot`` means "stateless";
+* ``pending()``: rows held for later, which are re-read after a restart instead of being
+  snapshotted.
 
 Anything a step cannot process goes to ``ctx.dead_letter`` with the reason: a pipeline
 never stops on bad input and never drops it silently.
@@ -81,10 +83,21 @@ class Step(ABC):
     #: the step name, set by the pipeline (stable across restarts: it keys the state)
     name: str = ""
 
+    def pending(self) -> list[Batch]:
+        """Batches taken in and held for later (window contents, a warm-up buffer).
+
+        Held rows are *not* part of the snapshot: the runtime commits the input offset of
+        the oldest held row instead, so after a restart they are read again. Steps pass
+        rows on in order, so everything downstream saw only rows older than any held row,
+        and the snapshot of the whole chain stays consistent with that offset. This keeps
+        snapshots small (a model, not a 5-second window of raw records).
+        """
+        return []
+
     @property
     def held(self) -> int:
-        """Rows taken in and kept for later (window buffers, warm-up buffers)."""
-        return 0
+        """Number of rows held (see :meth:`pending`)."""
+        return sum(b.height for b in self.pending())
 
     @abstractmethod
     def process(self, batch: Batch, ctx: Context) -> Batch | None:

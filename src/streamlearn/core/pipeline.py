@@ -146,6 +146,24 @@ class Chain:
         """Rows waiting in buffers of the steps."""
         return sum(step.held for step in self.steps)
 
+    def oldest_held(self) -> dict[tuple[str, int], int]:
+        """The smallest source offset still held in a buffer, per topic partition.
+
+        The runtime commits no further than this, so held rows are read again after a
+        restart (see :meth:`Step.pending`).
+        """
+        oldest: dict[tuple[str, int], int] = {}
+        for step in self.steps:
+            for b in step.pending():
+                if b.origin is None or not len(b.origin):
+                    continue
+                offs = b.offsets()
+                low = int(offs.min()) if offs is not None and len(offs) else \
+                    int(b.origin.offsets.min())
+                key = (b.origin.topic, b.origin.partition)
+                oldest[key] = min(low, oldest.get(key, low))
+        return oldest
+
     @property
     def rows_removed(self) -> int:
         """Rows the steps took in and did not pass on: filtered out, dead-lettered, or

@@ -76,7 +76,9 @@ class KafkaConfig:
     __str__ = __repr__
 
     def _common(self) -> dict[str, Any]:
-        conf: dict[str, Any] = {"bootstrap.servers": self.bootstrap_servers}
+        # a closed idle connection is routine, not worth a log line on stderr
+        conf: dict[str, Any] = {"bootstrap.servers": self.bootstrap_servers,
+                                "log.connection.close": False}
         for key, value in (("security.protocol", self.security_protocol),
                            ("sasl.mechanism", self.sasl_mechanism),
                            ("sasl.username", self.sasl_username),

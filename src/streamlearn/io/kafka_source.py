@@ -63,7 +63,7 @@ class FromKafka(Source):
     group: str | None = None
     kafka: Any = None
     start: str = "earliest"
-    max_batch: int = 100_000
+    max_batch: int = 20_000
     max_wait_ms: float = 0.0
     poll_timeout: float = 0.2
     kind: str = field(default="read.from_kafka", init=False, repr=False)
@@ -79,7 +79,7 @@ class FromKafka(Source):
 
 def from_kafka(topics: str | Sequence[str], *, group: str | None = None,
                kafka: KafkaConfig | str | None = None, start: str = "earliest",
-               max_batch: int = 100_000, max_wait_ms: float = 0.0) -> FromKafka:
+               max_batch: int = 20_000, max_wait_ms: float = 0.0) -> FromKafka:
     """Read one or more topics in a consumer group; see :class:`FromKafka`."""
     names = (topics,) if isinstance(topics, str) else tuple(topics)
     return FromKafka(topics=names, group=group, kafka=kafka, start=start,

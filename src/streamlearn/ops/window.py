@@ -2,21 +2,18 @@
 
 ``timer`` is the kdb Insights ``window.timer``: a processing-time tumbling window
 that emits everything it collected every ``seconds`` (and earlier once ``max_rows``
-are buffered, so memory stays bounded under load). Buffered rows are part of the
-step's snapshot, so offsets can be committed while rows still wait in a window and a
-crash loses none of them.
+are buffered, so memory stays bounded under load). Buffered rows are not
+snapshotted: the runtime commits no further than the oldest row still in a window, so a
+crash loses none of them and a restart reads them again.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from streamlearn.core.batch import Batch
 from streamlearn.core.errors import ConfigError
 from streamlearn.core.operator import Context, Operator, Step
-from streamlearn.core.state import decode_state, encode_state
 
 
 @dataclass(frozen=True)
@@ -38,10 +35,8 @@ class Timer(Operator):
     """
 
     seconds: float = 1.0
-    max_rows: int = 1_000_000
+    max_rows: int = 100_000
     kind: str = field(default="window.timer", init=False, repr=False)
-    stateful: bool = field(default=True, init=False, repr=False)
-
     def __post_init__(self) -> None:
         if self.seconds < 0 or self.max_rows < 1:
             raise ConfigError("window.timer needs seconds >= 0 and max_rows >= 1")
@@ -57,9 +52,8 @@ class _TimerStep(Step):
         self.rows = 0
         self.opened: float | None = None
 
-    @property
-    def held(self) -> int:
-        return self.rows
+    def pending(self) -> list[Batch]:
+        return self.buffer
 
     def _release(self) -> Batch | None:
         if not self.buffer:
@@ -89,16 +83,3 @@ class _TimerStep(Step):
 
     def flush(self, ctx: Context) -> Batch | None:
         return self._release()
-
-    def snapshot(self) -> bytes:
-        buffered = Batch.concat(self.buffer) if self.buffer else None
-        arrays = {}
-        if buffered is not None and buffered.height:
-            arrays["ipc"] = np.frombuffer(buffered.to_ipc(), dtype=np.uint8)
-        return encode_state({"rows": self.rows}, arrays)
-
-    def restore(self, blob: bytes) -> None:
-        _, arrays = decode_state(blob)
-        self.buffer = [Batch.from_ipc(arrays["ipc"].tobytes())] if "ipc" in arrays else []
-        self.rows = sum(b.height for b in self.buffer)
-        self.opened = None

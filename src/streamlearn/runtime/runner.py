@@ -109,6 +109,7 @@ class Runner:
         cconf: dict[str, Any] = {"auto.offset.reset": self.source.start,
                                  "partition.assignment.strategy": "range"}
         pconf: dict[str, Any] = {"delivery.report.only.error": True,
+                                 "message.max.bytes": 64 * 2**20,
                                  "on_delivery": self._on_delivery,
                                  "queue.buffering.max.messages": 1_000_000}
         if opts.exactly_once:
@@ -194,6 +195,8 @@ class Runner:
                 now = time.monotonic()
                 if groups:
                     last_input = now
+                    if stats.first_record_at is None:
+                        stats.first_record_at = now
                     self._process(groups)
                     stats.last_batch_ms = (time.monotonic() - now) * 1000
                 elif opts.idle_timeout is not None and now - last_input >= opts.idle_timeout:
@@ -235,8 +238,13 @@ class Runner:
             stats.batches += 1
             stats.max_batch_rows = max(stats.max_batch_rows, n)
 
-    def _offsets_of(self, partition: int) -> dict[tuple[str, int], int]:
-        return {k: o for k, o in self.next_offsets.items() if k[1] == partition}
+    def _resume_offsets(self, partition: int) -> dict[tuple[str, int], int]:
+        """Where partition ``partition`` resumes: after the last record processed, or at
+        the oldest record still held in a buffer (it is read again after a restart)."""
+        chain = self.chains.get(partition)
+        held = chain.oldest_held() if chain is not None else {}
+        return {k: min(o, held.get(k, o)) for k, o in self.next_offsets.items()
+                if k[1] == partition}
 
     def _commit(self, force: bool = False) -> None:
         if not self.dirty and not force:
@@ -244,14 +252,13 @@ class Runner:
         opts = self.options
         if not opts.exactly_once:
             self._flush_outputs()
+        resume = {p: self._resume_offsets(p) for p in self.dirty}
         if self.pipeline.stateful:
             for p in sorted(self.dirty):
                 chain = self.chains.get(p)
                 if chain is not None:
-                    self.state.save(self.producer, p,
-                                    Snapshot(chain.snapshot(), self._offsets_of(p)))
-        offsets = [TopicPartition(t, p, o) for (t, p), o in self.next_offsets.items()
-                   if p in self.dirty]
+                    self.state.save(self.producer, p, Snapshot(chain.snapshot(), resume[p]))
+        offsets = [TopicPartition(t, tp, o) for p in resume for (t, tp), o in resume[p].items()]
         try:
             if opts.exactly_once:
                 if offsets:

@@ -30,10 +30,13 @@ class RunStats:
     partitions: list[int] = field(default_factory=list)
     restored_partitions: list[int] = field(default_factory=list)
     started_at: float = field(default_factory=time.monotonic)
+    #: ``time.monotonic()`` when the first records arrived (group join excluded)
+    first_record_at: float | None = None
     elapsed_s: float = 0.0
     metrics: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("started_at")
+        d.pop("first_record_at")
         return d

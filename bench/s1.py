@@ -1,0 +1,81 @@
+"""Benchmark of scenario S1: streamlearn vs raw passthrough vs Quix Streams + River.
+
+    python bench/s1.py --records 500000 --json
+
+Produces the same S1 input (JSON trades) into a fresh topic of one local broker, then
+runs each variant as its own process over it, consuming from the start: (a) raw
+confluent-kafka passthrough, the practical limit; (b) the streamlearn S1 pipeline
+(decode with ``time`` parsed as a timestamp, 5 s timer window, sequential k-means,
+DuckDB SQL filter, JSON out); (c) the same logic in Quix Streams 3.28 with River's
+``cluster.KMeans`` per record, in its own virtual environment. Throughput counts
+input records from the first consumed batch to the last output flushed; peak RSS is
+sampled every 50 ms. The last line of stdout is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import uuid
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from _common import machine, produce, quix_python, run_variant  # noqa: E402
+
+from streamlearn.broker import LocalBroker  # noqa: E402
+from streamlearn.data.trades import generate_trades  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--records", type=int, default=500_000)
+    ap.add_argument("--json", action="store_true", help="only the JSON result on stdout")
+    ap.add_argument("--skip-quix", action="store_true", help="skip the Quix Streams peer")
+    ap.add_argument("--quix-records", type=int, default=None,
+                    help="records for the (slow) Quix variant; default: all")
+    args = ap.parse_args()
+    log = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
+    results: dict = {"records": args.records, "machine": machine()}
+    with LocalBroker() as broker:
+        topic = f"trades-{uuid.uuid4().hex[:6]}"
+        log(f"producing {args.records:,} trades to {topic} on {broker.bootstrap}")
+        produce(broker.bootstrap, topic, generate_trades(args.records, seed=7))
+        common = ["--bootstrap", broker.bootstrap, "--input", topic]
+
+        def variant(label: str, cmd: list[str], records: int) -> dict:
+            tag = uuid.uuid4().hex[:6]
+            res = run_variant(cmd + common + ["--output", f"{label}-out-{tag}",
+                                              "--group", f"{label}-{tag}",
+                                              "--records", str(records)])
+            log(f"{label:12s} {res['rps']:>12,.0f} records/s  peak RSS {res['peak_rss_mb']} MB")
+            return res
+
+        py = sys.executable
+        results["passthrough"] = variant("passthrough", [py, str(HERE / "peers/passthrough.py")],
+                                         args.records)
+        results["streamlearn"] = variant("streamlearn",
+                                         [py, str(HERE / "peers/streamlearn_s1.py")],
+                                         args.records)
+        if not args.skip_quix:
+            qn = args.quix_records or args.records
+            results["quix"] = variant("quix", [quix_python(), str(HERE / "peers/quix_s1.py")],
+                                      qn)
+    p, s = results["passthrough"]["rps"], results["streamlearn"]["rps"]
+    summary = {
+        "records": args.records,
+        "passthrough_rps": round(p),
+        "streamlearn_rps": round(s),
+        "quix_rps": round(results["quix"]["rps"]) if "quix" in results else None,
+        "ratio_vs_passthrough": round(s / p, 3),
+        "ratio_vs_quix": round(s / results["quix"]["rps"], 1) if "quix" in results else None,
+        "peak_rss_mb": {k: results[k]["peak_rss_mb"] for k in ("passthrough", "streamlearn",
+                                                               "quix") if k in results},
+        "machine": results["machine"],
+    }
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
