@@ -33,7 +33,8 @@ def machine() -> dict[str, Any]:
     return {"cpu": cpu, "cores": os.cpu_count(),
             "ram_gb": round(psutil.virtual_memory().total / 2**30, 1),
             "python": platform.python_version(), "polars": polars.__version__,
-            "confluent_kafka": confluent_kafka.version()[0]}
+            "confluent_kafka": getattr(confluent_kafka, "__version__", "?"),
+            "librdkafka": confluent_kafka.libversion()[0]}
 
 
 def quix_python() -> str:
