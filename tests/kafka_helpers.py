@@ -37,18 +37,15 @@ def consume_all(config: KafkaConfig, topic: str, *, expected: int | None = None,
     last = time.monotonic()
     try:
         while time.monotonic() < deadline:
-            if expected is not None and len(out) >= expected:
-                # linger briefly to catch duplicates beyond the expected count
-                if time.monotonic() - last > 1.0:
-                    break
+            quiet = time.monotonic() - last
+            if expected is not None and len(out) >= expected and quiet > 1.0:
+                break  # lingered briefly to catch duplicates beyond the expected count
             msgs = consumer.consume(num_messages=10_000, timeout=0.2)
             good = [m for m in msgs if m.error() is None]
             if good:
                 out.extend(good)
                 last = time.monotonic()
-            elif expected is None and out and time.monotonic() - last > idle:
-                break
-            elif expected is None and not out and time.monotonic() - last > idle * 3:
+            elif expected is None and quiet > (idle if out else idle * 3):
                 break
     finally:
         consumer.close()

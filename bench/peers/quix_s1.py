@@ -13,9 +13,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _common import consumer_settings  # noqa: E402
-from quixstreams import Application  # noqa: E402
-from river import cluster  # noqa: E402
+from quixstreams import Application
+from river import cluster
+
+from _common import consumer_settings
 
 
 def main() -> None:

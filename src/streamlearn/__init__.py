@@ -45,12 +45,12 @@ from streamlearn.runtime.stats import RunStats
 __version__ = "0.1.0"
 
 
-def map(fn: Any, *, name: str | None = None) -> Map:  # noqa: A001 - the kdb/sp name
+def map(fn: Any, *, name: str | None = None) -> Map:
     """Add columns from Polars expressions, or transform each batch with a function."""
     return Map(fn=fn, name=name)
 
 
-def filter(predicate: pl.Expr, *, name: str | None = None) -> Filter:  # noqa: A001
+def filter(predicate: pl.Expr, *, name: str | None = None) -> Filter:
     """Keep rows where a Polars expression is true."""
     return Filter(predicate=predicate, name=name)
 

@@ -66,5 +66,6 @@ def decode_state(blob: bytes) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         shape = tuple(meta["shape"])
         count = int(np.prod(shape)) if shape else 1
         start = base + meta["at"]
-        arrays[name] = np.frombuffer(blob, dtype=dtype, count=count, offset=start).reshape(shape).copy()
+        flat = np.frombuffer(blob, dtype=dtype, count=count, offset=start)
+        arrays[name] = flat.reshape(shape).copy()
     return header["values"], arrays

@@ -138,8 +138,8 @@ def _drop_errors(msgs: list[Message]) -> list[Message]:
             kept.append(m)
         elif err.code() == CKError._PARTITION_EOF:
             continue
-        elif err.fatal() or not err.retriable() and err.code() in (
+        elif err.fatal() or (not err.retriable() and err.code() in (
                 CKError.UNKNOWN_TOPIC_OR_PART, CKError.TOPIC_AUTHORIZATION_FAILED,
-                CKError.GROUP_AUTHORIZATION_FAILED):
+                CKError.GROUP_AUTHORIZATION_FAILED)):
             raise KafkaError(f"consumer error on {m.topic()}[{m.partition()}]: {err}")
     return kept

@@ -1,10 +1,11 @@
 """Sequential k-means, as in kdb Insights' ``ml.sequential_k_means``.
 
 The first ``buffer_size`` records of a partition are buffered; k centroids are fitted on
-them (k-means++ or random initialisation, then Lloyd iterations), the buffered records are emitted with their ``cluster``, and from then on
-every record is assigned to its nearest centroid while the centroids keep learning:
-a running mean per centroid (MacQueen), or, when ``forgetful``, an exponentially
-decayed mean with learning rate ``alpha`` so the model follows a drifting stream.
+them (k-means++ or random initialisation, then Lloyd iterations), the buffered records
+are emitted with their ``cluster``, and from then on every record is assigned to its
+nearest centroid while the centroids keep learning: a running mean per centroid
+(MacQueen), or, when ``forgetful``, an exponentially decayed mean with learning rate
+``alpha`` so the model follows a drifting stream.
 
 Vectorised, and independent of how the stream was cut into micro-batches
 -------------------------------------------------------------------------
@@ -67,7 +68,7 @@ class SequentialKMeans(Operator):
     >>> import numpy as np, polars as pl, streamlearn as sl
     >>> rng = np.random.default_rng(0)
     >>> pts = np.concatenate([rng.normal(0, 0.1, (50, 2)), rng.normal(5, 0.1, (50, 2))])
-    >>> df = pl.DataFrame({"x": pts[:, 0], "y": pts[:, 1]}).sample(fraction=1.0, shuffle=True, seed=1)
+    >>> df = pl.DataFrame({"x": pts[:, 0], "y": pts[:, 1]}).sample(fraction=1.0, seed=1)
     >>> out = sl.ml.sequential_k_means(["x", "y"], k=2, buffer_size=20, seed=0).apply(df)
     >>> out.height, out["cluster"].n_unique()
     (100, 2)

@@ -15,7 +15,6 @@ import re
 from dataclasses import dataclass, field
 
 import duckdb
-import polars as pl
 
 from streamlearn.core.batch import Batch
 from streamlearn.core.operator import Context, Operator, Step

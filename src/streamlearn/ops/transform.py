@@ -58,7 +58,8 @@ class Map(_Shared):
     >>> df = pl.DataFrame({"bid": [1.0, 2.0], "ask": [1.5, 2.5]})
     >>> sl.map({"mid": (pl.col("bid") + pl.col("ask")) / 2}).apply(df)["mid"].to_list()
     [1.25, 2.25]
-    >>> sl.map(lambda d: d.with_columns(spread=pl.col("ask") - pl.col("bid"))).apply(df)["spread"].to_list()
+    >>> spread = sl.map(lambda d: d.with_columns(s=pl.col("ask") - pl.col("bid")))
+    >>> spread.apply(df)["s"].to_list()
     [0.5, 0.5]
     """
 

@@ -28,10 +28,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
-
 import numpy as np
 import polars as pl
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
 from streamlearn.core.batch import Batch, Origin
 from streamlearn.core.errors import ConfigError, KafkaError
