@@ -86,6 +86,15 @@ class Pipeline:
             steps.append(step)
         return Chain(steps)
 
+    def entry_points(self) -> dict[str, int]:
+        """Topics whose records skip the first steps: feedback topics of online learners
+        go straight to the step that joins them (they have their own format)."""
+        entries = {}
+        for i, op in enumerate(self.operators):
+            for topic in getattr(op, "feedback_topics", ()):
+                entries[topic] = i
+        return entries
+
     @property
     def stateful(self) -> bool:
         return any(op.stateful for op in self.operators)

@@ -89,9 +89,10 @@ def from_kafka(topics: str | Sequence[str], *, group: str | None = None,
 class BatchReader:
     """Consume adaptive batches and split them by (topic, partition)."""
 
-    def __init__(self, consumer: Consumer, spec: FromKafka) -> None:
+    def __init__(self, consumer: Consumer, spec: FromKafka, *, one_topic: bool = True) -> None:
         self.consumer = consumer
         self.spec = spec
+        self.one_topic = one_topic
 
     def read(self, limit: int | None = None) -> list[tuple[str, int, list[Message]]]:
         """One batch, grouped by topic partition, in offset order within each."""
@@ -109,7 +110,7 @@ class BatchReader:
             deadline = time.monotonic() + spec.max_wait_ms / 1000
             while len(msgs) < want and (left := deadline - time.monotonic()) > 0:
                 msgs.extend(consume(num_messages=want - len(msgs), timeout=left))
-        return split_by_partition(msgs, one_topic=len(spec.topics) == 1)
+        return split_by_partition(msgs, one_topic=self.one_topic)
 
 
 def split_by_partition(msgs: list[Message], *, one_topic: bool = True

@@ -80,11 +80,13 @@ class Runner:
         self._drain = False
         self._retired_removed = 0
         pipeline.step_names()  # validates names before anything starts
+        self.entries = pipeline.entry_points()
+        self.topics = list(dict.fromkeys([*self.source.topics, *self.entries]))
 
     # -- set-up -----------------------------------------------------------------------
     def _prepare_topics(self) -> None:
         opts = self.options
-        counts = {t: partition_count(self.kafka, t) for t in self.source.topics}
+        counts = {t: partition_count(self.kafka, t) for t in self.topics}
         missing = [t for t, n in counts.items() if n is None]
         if missing:
             raise ConfigError(f"input topic(s) {missing} do not exist")
@@ -120,7 +122,7 @@ class Runner:
                                 self.kafka.consumer_config(self.group, **cconf))
         self.ctx = KafkaContext(self.producer, pipeline=opts.name,
                                 dead_letter_topic=opts.dead_letter_topic)  # type: ignore[arg-type]
-        self.reader = BatchReader(self.consumer, self.source)
+        self.reader = BatchReader(self.consumer, self.source, one_topic=len(self.topics) == 1)
         self._delivery_errors: list[str] = []
         if opts.exactly_once:
             self.producer.init_transactions(30)
@@ -176,7 +178,7 @@ class Runner:
         self._prepare_topics()
         self._make_clients()
         opts = self.options
-        self.consumer.subscribe(list(self.source.topics), on_assign=self._on_assign,
+        self.consumer.subscribe(list(self.topics), on_assign=self._on_assign,
                                 on_revoke=self._on_revoke, on_lost=self._on_lost)
         stats = self.stats
         stats.started_at = time.monotonic()
@@ -230,7 +232,7 @@ class Runner:
             origin = Origin.from_messages(topic, partition, msgs)
             n = len(msgs)
             batch = Batch(pl.DataFrame(height=n), origin, np.arange(n, dtype=np.int64))
-            chain.push(batch, self.ctx)
+            chain.push(batch, self.ctx, self.entries.get(topic, 0))
             self.next_offsets[(topic, partition)] = int(origin.offsets[-1]) + 1
             self.dirty.add(partition)
             stats.records_in += n
