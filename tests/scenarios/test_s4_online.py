@@ -1,8 +1,9 @@
 """Acceptance test of scenario S4, online half: predictions now, labels later, learning.
 
 Events and their labels go through Kafka as a live stream (produced while the pipeline
-runs, in arrival order); each label is published a random 0-200 records after its event. Prequential accuracy of the last pass must reach the bars of
-the issue (Iris >= 0.95, breast cancer >= 0.93).
+runs, in arrival order); each label is published a random 0-200 records after its
+event. Prequential accuracy of the last pass must reach the bars of the issue (Iris >= 0.95,
+breast cancer >= 0.93).
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ def test_iris_multiclass(kafka, topic_factory):
 
 def test_breast_cancer_binary(kafka, topic_factory):
     X, y = load_breast_cancer(return_X_y=True)
-    stats, rows, accuracy = run_s4(kafka, topic_factory, X, y, passes=3)
+    stats, _, accuracy = run_s4(kafka, topic_factory, X, y, passes=3)
     assert stats.metrics["pa"]["learned"] == 3 * len(X)
     assert accuracy >= 0.93, accuracy
 

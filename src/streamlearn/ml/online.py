@@ -156,7 +156,7 @@ class OnlineLearnerStep(Step):
     def _labels(self, batch: Batch, ctx: Context) -> None:
         spec = self.spec
         values = batch.values()
-        df, good, bad = decode_values(values, None)
+        df, _, bad = decode_values(values, None)
         if bad or spec.id not in df.columns or spec.label not in df.columns:
             reasons = [r for _, r in bad] or ["label record lacks id or label"]
             rows = [i for i, _ in bad] if bad else list(range(batch.height))
