@@ -17,6 +17,7 @@ parses a ``Datetime`` inside the JSON reader about ten times slower (LIBRARY-FAC
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -131,42 +132,68 @@ class _DecodeJsonStep(Step):
         return out
 
     def _finish(self, df: pl.DataFrame) -> tuple[pl.DataFrame, Any]:
-        """Convert timestamps and check required fields; returns rows to dead-letter."""
+        out, problems = self._convert(df, guess=self.time_format is None)
+        if problems is not None and self.temporal and self.time_format is None:
+            # some times are in another ISO shape than the first row's: let Polars infer
+            out, problems = self._convert(df, guess=False)
+        return out, problems
+
+    def _convert(self, df: pl.DataFrame, *, guess: bool) -> tuple[pl.DataFrame, Any]:
+        """Convert timestamps and check required fields; returns rows to dead-letter.
+
+        One pass: the conversions and a single "row is bad" flag are computed together
+        (``with_columns`` evaluates every expression against the raw columns); the
+        per-row reasons are only built when some row is bad.
+        """
+        conv: list[pl.Expr] = []
         checks: list[pl.Expr] = []
-        parsed: dict[str, str] = {}
-        if self.temporal:
-            conv = []
-            for name, dtype in self.temporal.items():
-                if name not in df.columns:
-                    continue
-                if isinstance(dtype, pl.Date):
-                    expr = pl.col(name).str.to_date(self.time_format, strict=False)
-                else:
-                    expr = pl.col(name).str.to_datetime(
-                        self.time_format, time_unit=dtype.time_unit,
-                        time_zone=dtype.time_zone, strict=False)
-                parsed[name] = f"__sl_parsed_{name}"
-                conv.append(expr.alias(parsed[name]))
-                checks.append(pl.when(pl.col(name).is_not_null()
-                                      & pl.col(parsed[name]).is_null())
-                              .then(pl.lit(f"field {name!r}: cannot parse as {dtype}")))
-            df = df.with_columns(conv)
+        reasons: list[pl.Expr] = []
+        for name, dtype in self.temporal.items():
+            if name not in df.columns:
+                continue
+            fmt = self.time_format or (_iso_format(df[name]) if guess else None)
+            if isinstance(dtype, pl.Date):
+                expr = pl.col(name).str.to_date(fmt, strict=False)
+            else:
+                expr = pl.col(name).str.to_datetime(
+                    fmt, time_unit=dtype.time_unit, time_zone=dtype.time_zone, strict=False)
+            conv.append(expr.alias(name))
+            bad = pl.col(name).is_not_null() & expr.is_null()
+            checks.append(bad)
+            reasons.append(pl.when(bad).then(pl.lit(f"field {name!r}: cannot parse as {dtype}")))
         for name in self.required:
             if name in df.columns:
-                checks.append(pl.when(pl.col(name).is_null())
-                              .then(pl.lit(f"field {name!r} is missing or null")))
+                bad = pl.col(name).is_null()
+                checks.append(bad)
+                reasons.append(pl.when(bad).then(pl.lit(f"field {name!r} is missing or null")))
             else:
-                checks.append(pl.lit(f"field {name!r} is missing"))
-        problems = None
-        if checks:
-            reasons = df.select(pl.coalesce(checks).alias("r")).to_series()
-            bad = reasons.is_not_null()
-            if bad.any():
-                problems = (reasons.drop_nulls().to_list(), bad.to_numpy())
-        if parsed:
-            df = df.with_columns([pl.col(p).alias(n) for n, p in parsed.items()]) \
-                   .drop(list(parsed.values()))
-        return df, problems
+                checks.append(pl.lit(True))
+                reasons.append(pl.lit(f"field {name!r} is missing"))
+        if not checks:
+            return (df.with_columns(conv) if conv else df), None
+        out = df.with_columns([*conv, pl.any_horizontal(checks).alias("__sl_bad")])
+        bad_mask = out["__sl_bad"]
+        out = out.drop("__sl_bad")
+        if not bad_mask.any():
+            return out, None
+        why = df.select(pl.coalesce(reasons).alias("r")).to_series()
+        return out, (why.filter(bad_mask).to_list(), bad_mask.to_numpy())
+
+
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}([T ])\d{2}:\d{2}:\d{2}(\.(\d+))?$")
+
+
+def _iso_format(column: pl.Series) -> str | None:
+    """The exact strftime format of the first value, when it is a plain ISO 8601 time.
+
+    Parsing with an exact format runs about twice as fast as letting Polars infer it.
+    """
+    first = column.drop_nulls().head(1).to_list()
+    m = _ISO.match(first[0]) if first else None
+    if m is None:
+        return None
+    fraction = f"%.{len(m.group(3))}f" if m.group(3) else ""
+    return f"%Y-%m-%d{m.group(1)}%H:%M:%S{fraction}"
 
 
 def _raw_values(batch: Batch) -> list[bytes | None]:

@@ -20,12 +20,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from confluent_kafka import Message
 
 from streamlearn.core.errors import ConfigError, KafkaError
 from streamlearn.core.pipeline import Source
 
 if TYPE_CHECKING:
-    from confluent_kafka import Consumer, Message
+    from confluent_kafka import Consumer
 
     from streamlearn.io.kafka_config import KafkaConfig
 
@@ -116,11 +117,11 @@ class BatchReader:
 def split_by_partition(msgs: list[Message], *, one_topic: bool = True
                        ) -> list[tuple[str, int, list[Message]]]:
     """Group messages by (topic, partition), dropping error events (raised if fatal)."""
-    if any(m.error() is not None for m in msgs):
+    if any(map(Message.error, msgs)):
         msgs = _drop_errors(msgs)
     if not msgs:
         return []
-    parts = np.fromiter((m.partition() for m in msgs), dtype=np.int32, count=len(msgs))
+    parts = np.fromiter(map(Message.partition, msgs), dtype=np.int32, count=len(msgs))
     if one_topic and (parts == parts[0]).all():
         return [(msgs[0].topic(), int(parts[0]), msgs)]
     groups: dict[tuple[str, int], list[Message]] = {}
