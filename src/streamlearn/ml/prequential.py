@@ -15,7 +15,7 @@ class ClassificationMetrics:
     >>> m = ClassificationMetrics(window=2)
     >>> m.update(np.array([1, 0, 1]), np.array([1, 1, 1]))
     >>> m.as_dict()["accuracy"], m.as_dict()["accuracy_window"]
-    (0.667, 1.0)
+    (0.667, 0.5)
     """
 
     def __init__(self, *, window: int = 1000) -> None:

@@ -200,6 +200,8 @@ class Runner:
                         stats.first_record_at = now
                     self._process(groups)
                     stats.last_batch_ms = (time.monotonic() - now) * 1000
+                elif not self.chains:
+                    last_input = now  # waiting for an assignment is not being idle
                 elif opts.idle_timeout is not None and now - last_input >= opts.idle_timeout:
                     self.stop(drain=True)
                     break
