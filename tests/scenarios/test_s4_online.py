@@ -62,7 +62,7 @@ def run_s4(kafka, topic_factory, X, y, passes=4):
     p = (sl.read.from_kafka(events)
          | sl.decode.json({"event_id": "string", **dict.fromkeys(feats, "float")})
          | sl.ml.standard_scaler(feats)
-         | sl.ml.online_classifier(feats, model=sl.ml.PassiveAggressive(C=0.1),
+         | sl.ml.online_classifier(feats, model=sl.ml.PassiveAggressive(C=0.1, multiclass="multiclass"),
                                    id="event_id", feedback=sl.read.from_kafka(labels),
                                    label="y", name="pa")
          | sl.write.to_kafka(out, columns=["event_id", "prediction", "model_updates"]))

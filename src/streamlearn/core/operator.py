@@ -49,8 +49,9 @@ class Context:
     over a DataFrame with no broker; the Kafka runtime subclasses it.
     """
 
-    def __init__(self, clock: Any = time.monotonic) -> None:
+    def __init__(self, clock: Any = time.monotonic, wall_clock: Any = time.time) -> None:
         self._clock = clock
+        self._wall_clock = wall_clock
         self.dead_letters: list[DeadLetter] = []
         self.outputs: dict[str, list[Batch]] = {}
         self.metrics: dict[str, Any] = {}
@@ -58,6 +59,11 @@ class Context:
     def now(self) -> float:
         """Seconds on a monotonic clock (injected, so tests advance time instead of sleeping)."""
         return float(self._clock())
+
+    def wall_time(self) -> float:
+        """Seconds since the epoch: for ages that must survive a restart (state TTLs),
+        which a monotonic clock, restarted with the process, cannot measure."""
+        return float(self._wall_clock())
 
     def dead_letter(self, batch: Batch, reasons: str | list[str], operator: str) -> None:
         """Send rows that could not be processed to the dead-letter destination."""
