@@ -62,8 +62,9 @@ def run_s4(kafka, topic_factory, X, y, passes=4):
     p = (sl.read.from_kafka(events)
          | sl.decode.json({"event_id": "string", **dict.fromkeys(feats, "float")})
          | sl.ml.standard_scaler(feats)
-         | sl.ml.online_classifier(feats, model=sl.ml.PassiveAggressive(C=0.1, multiclass="multiclass"),
-                                   id="event_id", feedback=sl.read.from_kafka(labels),
+         | sl.ml.online_classifier(feats, id="event_id",
+                                   model=sl.ml.PassiveAggressive(C=0.1, multiclass="multiclass"),
+                                   feedback=sl.read.from_kafka(labels),
                                    label="y", name="pa")
          | sl.write.to_kafka(out, columns=["event_id", "prediction", "model_updates"]))
     runner = sl.Runner(p, kafka=kafka, options=sl.RunOptions(
@@ -84,7 +85,7 @@ def test_iris_multiclass(kafka, topic_factory):
     X, y = load_iris(return_X_y=True)
     stats, rows, accuracy = run_s4(kafka, topic_factory, X, y)
     assert len(rows) == 4 * 150
-    report = stats.metrics["pa"]
+    report = stats.metrics["pa[0]"]
     assert report["learned"] == 4 * 150 and report["pending_events"] == 0
     assert accuracy >= 0.95, (accuracy, str({k: v for k, v in report.items() if k != "per_class"}))
 
@@ -92,7 +93,7 @@ def test_iris_multiclass(kafka, topic_factory):
 def test_breast_cancer_binary(kafka, topic_factory):
     X, y = load_breast_cancer(return_X_y=True)
     stats, _, accuracy = run_s4(kafka, topic_factory, X, y, passes=3)
-    assert stats.metrics["pa"]["learned"] == 3 * len(X)
+    assert stats.metrics["pa[0]"]["learned"] == 3 * len(X)
     assert accuracy >= 0.93, accuracy
 
 

@@ -200,7 +200,7 @@ class OnlineLearnerStep(Step):
             out = None
         else:
             out = self._events(batch, ctx, now)
-        ctx.metrics[self.name] = self.report()
+        ctx.metrics[f"{self.name}[{self.partition}]"] = self.report()
         return out
 
     def on_timer(self, ctx: Context) -> Batch | None:

@@ -99,6 +99,8 @@ class Runner:
         for op in self.pipeline.operators:
             if isinstance(op, ToKafka):
                 wanted[op.topic] = op.partitions or parts  # type: ignore[assignment]
+            for topic in getattr(op, "output_topics", ()):  # e.g. a learner's metrics
+                wanted.setdefault(topic, 1)
         ensure_topics(self.kafka, {t: n for t, n in wanted.items()
                                    if partition_count(self.kafka, t) is None})
         if self.pipeline.stateful and partition_count(self.kafka, opts.state_topic) is None:
