@@ -57,3 +57,21 @@ def test_demo_runs_to_completion_and_balances_its_counts():
     assert result["records_in"] == (result["records_out"] + result["records_filtered"]
                                     + result["dead_lettered"])
     assert len(result["centroids"]) == 3 and result["elapsed_s"] > 0
+
+
+@pytest.mark.broker
+def test_demo_s4_learns_from_late_labels():
+    done = subprocess.run([sys.executable, "-m", "streamlearn.cli.main", "demo", "--scenario",
+                           "s4", "--records", "20000", "--json"],
+                          capture_output=True, timeout=180)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    result = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    assert result["records_in"] == 40_000 and result["predictions_out"] == 20_000
+    assert result["learned"] == 20_000 and result["pending_events"] == 0
+    assert result["accuracy_window"] > 0.9
+
+
+def test_demo_refuses_an_unknown_scenario():
+    done = subprocess.run([sys.executable, "-m", "streamlearn.cli.main", "demo", "--scenario",
+                           "s9"], capture_output=True, timeout=60)
+    assert done.returncode == 2 and b"s1 or s4" in done.stderr

@@ -168,7 +168,7 @@ def test_memory_stays_bounded(ctx):
 
 def test_bad_labels_go_to_the_dead_letters(ctx):
     step = op().build()
-    X, y = blobs(3)
+    X, _ = blobs(3)
     run(step, events(X, ["a", "b", "c"]), ctx)
     raw = [b'{"event_id": "a", "y": 1}', b"not json", b'{"event_id": "b"}',
            b'{"y": 0}', b'{"event_id": "c", "y": 0}', b""]

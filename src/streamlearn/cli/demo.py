@@ -1,4 +1,4 @@
-"""``streamlearn demo``: scenario S1 live on a local broker, in one command."""
+"""``streamlearn demo``: scenario S1 (or S4) live on a local broker, in one command."""
 
 from __future__ import annotations
 
@@ -22,12 +22,16 @@ BAD_RECORDS = [b'{"time": "2026-01-01T00:00:00", "sym": "X", "bid": 1.0',  # tru
 
 
 def demo(
+    scenario: Annotated[str, typer.Option(
+        help="s1: online k-means over trades (kdb Insights); s4: online classification "
+             "with labels arriving late (Kafka Streams / Radicalbit).")] = "s1",
     records: Annotated[int | None, typer.Option(
         help="Produce this many trades, process them all, print the result and exit. "
              "Default: a live stream until Ctrl-C.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object with the "
                                             "counts and centroids as the last line.")] = False,
-    rate: Annotated[float, typer.Option(help="Trades per second of the live stream.")] = 20_000,
+    rate: Annotated[float, typer.Option(help="Trades (s4: events) per second of the live "
+                                        "stream.")] = 20_000,
     bad_fraction: Annotated[float, typer.Option(
         help="Share of malformed records mixed in, to show the dead-letter topic.")] = 0.001,
     window: Annotated[float, typer.Option(help="Seconds of the timer window.")] = 1.0,
@@ -36,16 +40,22 @@ def demo(
     seed: Annotated[int, typer.Option(help="Random seed of the generated stream.")] = 0,
     bootstrap: Bootstrap = None,
 ) -> None:
-    """Run scenario S1 live: a local broker, a `trades` stream, online k-means, SQL, output.
+    """Run a scenario live: a local broker, a generated stream, a learning pipeline.
 
-    Starts the local Kafka-protocol broker (unless --bootstrap is given), creates the
-    topics, produces a stream of JSON trades whose bid/ask come from 3 Gaussian clusters,
+    Starts the local Kafka-protocol broker (unless --bootstrap is given) and creates the
+    topics. S1 (default) produces JSON trades whose bid/ask come from 3 Gaussian clusters
     and runs: decode.json | window.timer | ml.sequential_k_means | sql(cluster = 0) |
-    write.to_kafka, showing rates, latency, centroids and records per cluster.
+    write.to_kafka, showing rates, latency, centroids and records per cluster. S4 produces
+    events and, 0-200 records later, their labels, and runs an online passive-aggressive
+    classifier that predicts each event at once and learns from its label when it comes,
+    showing the live prequential accuracy, per-class F1 and the events waiting for labels
+    (the metrics also stream to the `metrics` topic).
     """
     from streamlearn.broker import LocalBroker
     from streamlearn.io.kafka_config import KafkaConfig
 
+    if scenario not in ("s1", "s4"):
+        raise typer.BadParameter("must be s1 or s4", param_hint="--scenario")
     if records is not None and records < 1:
         raise typer.BadParameter("must be >= 1", param_hint="--records")
     if not 0 <= bad_fraction < 1:
@@ -61,11 +71,20 @@ def demo(
         config = kafka_config(bootstrap)
     run_id = uuid.uuid4().hex[:8]
     suffix = "" if broker is not None else f"-{run_id}"
-    topics = {"in": f"trades{suffix}", "out": f"trades-cluster0{suffix}"}
     try:
-        result = _run(config, topics, records=records, rate=rate, bad_fraction=bad_fraction,
-                      window=window, buffer_size=buffer_size, seed=seed, console=console,
-                      live=not json_out, name=f"demo-s1-{run_id}")
+        if scenario == "s4":
+            from streamlearn.cli.demo_s4 import run_s4
+
+            topics = {k: f"{k}{suffix}" for k in ("events", "labels", "metrics")}
+            topics["out"] = f"predictions{suffix}"
+            result = run_s4(config, topics, records=records, rate=rate, seed=seed,
+                            console=console, live=not json_out, name=f"demo-s4-{run_id}")
+        else:
+            topics = {"in": f"trades{suffix}", "out": f"trades-cluster0{suffix}"}
+            result = _run(config, topics, records=records, rate=rate,
+                          bad_fraction=bad_fraction, window=window, buffer_size=buffer_size,
+                          seed=seed, console=console, live=not json_out,
+                          name=f"demo-s1-{run_id}")
     finally:
         if broker is not None:
             broker.stop()

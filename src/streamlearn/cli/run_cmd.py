@@ -95,6 +95,10 @@ def run_command(
         console.print(f"in {stats.records_in:,} ({stats.in_rate:,.0f}/s)  "
                       f"out {stats.records_out:,}  dead {stats.dead_lettered:,}  "
                       f"batch {stats.last_batch_ms:.1f} ms", highlight=False)
+        for step, report in sorted(stats.metrics.items()):
+            line = model_summary(report)
+            if line:
+                console.print(f"  {step}: {line}", highlight=False)
 
     runner = Runner(pipeline, kafka=config, options=options, on_progress=show,
                     progress_interval=5.0)
@@ -106,3 +110,27 @@ def run_command(
         stats = runner.stats
     if json_out:
         print_json_line(stats.as_dict())
+
+
+#: the live model figures worth a line of the progress output, in this order
+SUMMARY_FIELDS = ("accuracy", "macro_f1", "log_loss", "mae", "rmse", "r2", "learned",
+                  "pending_events", "waiting_labels", "model_updates", "seen")
+
+
+def model_summary(report: dict[str, Any]) -> str:
+    """One line of a step's live metrics (online learners, k-means).
+
+    >>> model_summary({"accuracy": 0.9512, "window": {"accuracy": 0.97}, "learned": 1200})
+    'accuracy 0.951 (last window 0.970)  learned 1,200'
+    """
+    parts = []
+    for name in SUMMARY_FIELDS:
+        value = report.get(name)
+        if isinstance(value, bool) or value is None or not isinstance(value, (int, float)):
+            continue
+        text = f"{name} {value:,}" if isinstance(value, int) else f"{name} {value:.3f}"
+        recent = (report.get("window") or {}).get(name)
+        if isinstance(recent, float):
+            text += f" (last window {recent:.3f})"
+        parts.append(text)
+    return "  ".join(parts)

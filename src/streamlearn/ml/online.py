@@ -108,8 +108,9 @@ class OnlineLearner(Operator):
         Rows in the rolling window of the metrics (besides the since-start figures).
 
     Output columns added to each event: ``prediction`` (null until the model has learned
-    a row), ``score`` where the learner has one (probability of the predicted class, or
-    its margin) and ``model_updates`` (the update count of the model that predicted).
+    a row), ``score`` (the probability of the predicted class, or its margin, where the
+    learner has one; null otherwise) and ``model_updates`` (the update count of the model
+    that predicted).
 
     Examples
     --------
@@ -422,8 +423,9 @@ def _predict_with(model: Learner, x: np.ndarray) -> pl.DataFrame:
     class probabilities (kept with the pending event for the log-loss)."""
     n = x.shape[0]
     updates = pl.Series("model_updates", np.full(n, int(getattr(model, "n_updates_", 0))))
+    none = pl.Series("score", [None] * n, dtype=pl.Float64)
     if not model.fitted:  # nothing learned yet: no prediction, but the event is kept
-        return pl.DataFrame([pl.Series("prediction", [None] * n), updates])
+        return pl.DataFrame([pl.Series("prediction", [None] * n), none, updates])
     cols = [pl.Series("prediction", model.predict_batch(x))]
     if model.task == "classification" and model.has_proba:
         proba = model.predict_proba_batch(x)
@@ -432,6 +434,8 @@ def _predict_with(model: Learner, x: np.ndarray) -> pl.DataFrame:
     elif model.task == "classification" and model.has_decision:
         d = model.decision_batch(x)
         cols.append(pl.Series("score", np.abs(d) if d.ndim == 1 else d.max(axis=1)))
+    else:  # a regressor, or a classifier with no confidence to give
+        cols.append(none)
     return pl.DataFrame([*cols, updates])
 
 

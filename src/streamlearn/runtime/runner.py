@@ -81,6 +81,7 @@ class Runner:
         self._retired_removed = 0
         pipeline.step_names()  # validates names before anything starts
         self.entries = pipeline.entry_points()
+        self.sink_topics = {op.topic for op in pipeline.operators if isinstance(op, ToKafka)}
         self.topics = list(dict.fromkeys([*self.source.topics, *self.entries]))
 
     # -- set-up -----------------------------------------------------------------------
@@ -293,7 +294,8 @@ class Runner:
 
     def _update_counts(self) -> None:
         stats, ctx = self.stats, self.ctx
-        stats.records_out = sum(ctx.produced.values())
+        # sink records only: side streams (a learner's metrics) are not pipeline output
+        stats.records_out = sum(n for t, n in ctx.produced.items() if t in self.sink_topics)
         stats.dead_lettered = ctx.dead_count
         removed = sum(c.rows_removed for c in self.chains.values()) + self._retired_removed
         held = sum(c.rows_held for c in self.chains.values())
