@@ -223,7 +223,11 @@ class Batch:
         prefix = f"{self.origin.topic}/{self.origin.partition}/"
         offs = self.offsets()
         if offs is not None:
-            return [(prefix + str(o)).encode() for o in offs.tolist()]
+            # vectorised: one string column, then one list (no Python frame per record)
+            return (pl.DataFrame({"o": offs})
+                    .select(pl.concat_str(pl.lit(prefix), pl.col("o").cast(pl.String))
+                            .cast(pl.Binary))
+                    .to_series().to_list())
         last = int(self.origin.offsets.max()) if len(self.origin) else -1
         return [f"{prefix}{last}#{i}".encode() for i in range(self.height)]
 

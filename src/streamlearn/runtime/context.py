@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections import deque
+from itertools import count, repeat
+from operator import itemgetter
 from typing import Any
 
 from confluent_kafka import Producer
@@ -28,16 +31,29 @@ class KafkaContext(Context):
     def emit(self, destination: str, batch: Batch, values: list[bytes],
              keys: list[bytes | None] | None = None) -> None:
         ids = batch.record_ids()
-        produce = self.producer.produce
-        keys = keys if keys is not None else [None] * len(values)
-        done = 0
+        if len(ids) != len(values) or (keys is not None and len(keys) != len(values)):
+            raise ValueError(f"emit to {destination!r}: {len(values)} values, {len(ids)} ids, "
+                             f"{len(keys) if keys is not None else '-'} keys")
+        # One C-level map over produce(): no Python frame per record. The arguments are
+        # positional (topic, value, key, partition, on_delivery, callback, timestamp,
+        # headers) because map() cannot pass keywords; -1 is "any partition" (the
+        # partitioner decides), 0 "now". ``pulled`` counts the values handed out, so after a
+        # BufferError we know where to go on.
+        pulled = count()
+        counted = map(itemgetter(1), zip(pulled, values, strict=False))
+        headers = map(list, zip(zip(repeat("sl-id"), ids)))
         try:
-            for value, key, rid in zip(values, keys, ids, strict=True):
-                produce(destination, value, key, headers=[("sl-id", rid)])
-                done += 1
+            deque(map(self.producer.produce, repeat(destination), counted,
+                      repeat(None) if keys is None else keys, repeat(-1), repeat(None),
+                      repeat(None), repeat(0), headers), 0)
         except BufferError:
-            # the local queue is full: let librdkafka send, then go on where we stopped
-            self._produce_slowly(destination, values[done:], keys[done:], ids[done:])
+            # the local queue is full: the failed produce() enqueued nothing, the ones
+            # before it did; let librdkafka send, then go on where we stopped
+            done = next(pulled) - 1
+            self.producer.poll(0.05)
+            self._produce_slowly(destination, values[done:],
+                                 keys[done:] if keys is not None else [None] * (len(values) - done),
+                                 ids[done:])
         self.produced[destination] = self.produced.get(destination, 0) + len(values)
 
     def _produce_slowly(self, topic: str, values: list[bytes], keys: list[bytes | None],

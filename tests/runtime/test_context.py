@@ -1,0 +1,66 @@
+"""KafkaContext.emit: every record produced once, in order, with its sl-id header."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from streamlearn.core.batch import Batch, Origin
+from streamlearn.runtime.context import KafkaContext
+
+
+class FakeProducer:
+    """Records produce() calls; raises BufferError on the calls numbered in ``full_at``."""
+
+    def __init__(self, full_at: set[int] = frozenset()) -> None:
+        self.calls = 0
+        self.full_at = set(full_at)
+        self.sent: list[tuple] = []
+        self.polls = 0
+
+    def produce(self, topic, value=None, key=None, partition=-1, on_delivery=None,
+                callback=None, timestamp=0, headers=None):
+        self.calls += 1
+        if self.calls in self.full_at:
+            raise BufferError("Local: Queue full")
+        self.sent.append((topic, value, key, partition, timestamp, headers))
+
+    def poll(self, timeout=None):
+        self.polls += 1
+        return 0
+
+
+def batch(n: int, first: int = 40) -> Batch:
+    origin = Origin("src", 3, np.arange(first, first + n))
+    return Batch(pl.DataFrame({"x": list(range(n))}), origin, np.arange(n))
+
+
+def test_emit_sends_values_keys_and_ids_in_order():
+    producer = FakeProducer()
+    ctx = KafkaContext(producer, pipeline="p", dead_letter_topic="p.dlq")
+    ctx.emit("out", batch(3), [b"a", b"b", b"c"], [b"k0", None, b"k2"])
+    assert [s[1] for s in producer.sent] == [b"a", b"b", b"c"]
+    assert [s[2] for s in producer.sent] == [b"k0", None, b"k2"]
+    assert [s[5] for s in producer.sent] == [[("sl-id", f"src/3/{o}".encode())]
+                                             for o in (40, 41, 42)]
+    assert all(s[0] == "out" and s[3] == -1 and s[4] == 0 for s in producer.sent)
+    assert ctx.produced == {"out": 3}
+
+
+@pytest.mark.parametrize("full_at", [{1}, {4}, {6}, {2, 3, 5}])
+def test_emit_goes_on_after_a_full_queue_without_loss_or_repeat(full_at):
+    producer = FakeProducer(full_at)
+    ctx = KafkaContext(producer, pipeline="p", dead_letter_topic="p.dlq")
+    values = [f"v{i}".encode() for i in range(6)]
+    ctx.emit("out", batch(6), values)
+    assert [s[1] for s in producer.sent] == values
+    assert [s[5][0][1] for s in producer.sent] == [f"src/3/{40 + i}".encode() for i in range(6)]
+    assert producer.polls >= 1
+    assert ctx.produced == {"out": 6}
+
+
+def test_emit_refuses_mismatched_lengths():
+    ctx = KafkaContext(FakeProducer(), pipeline="p", dead_letter_topic="p.dlq")
+    with pytest.raises(ValueError):
+        ctx.emit("out", batch(2), [b"only one"])
