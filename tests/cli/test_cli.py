@@ -62,7 +62,7 @@ def test_demo_runs_to_completion_and_balances_its_counts():
 @pytest.mark.broker
 def test_demo_s4_learns_from_late_labels():
     done = subprocess.run([sys.executable, "-m", "streamlearn.cli.main", "demo", "--scenario",
-                           "s4", "--records", "20000", "--json"],
+                           "s4", "--records", "20000", "--rate", "5000", "--json"],
                           capture_output=True, timeout=180)
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     result = json.loads(done.stdout.decode().strip().splitlines()[-1])
