@@ -7,7 +7,9 @@ runs each variant as its own process over it, consuming from the start: (a) raw
 confluent-kafka passthrough, the practical limit; (b) the streamlearn S1 pipeline
 (decode with ``time`` parsed as a timestamp, 5 s timer window, sequential k-means,
 DuckDB SQL filter, JSON out); (c) the same logic in Quix Streams 3.28 with River's
-``cluster.KMeans`` per record, in its own virtual environment. Throughput counts
+``cluster.KMeans`` per record, in its own virtual environment, twice: with the same tuned
+consumer settings as the others (``quix_rps``) and with Quix's own defaults, as a user
+writing it idiomatically gets it (``quix_default_rps``). Throughput counts
 input records from the first consumed batch to the last output flushed; peak RSS is
 sampled every 50 ms. The last line of stdout is one JSON object.
 """
@@ -59,18 +61,24 @@ def main() -> None:
                                          args.records)
         if not args.skip_quix:
             qn = args.quix_records or args.records
-            results["quix"] = variant("quix", [quix_python(), str(HERE / "peers/quix_s1.py")],
-                                      qn)
+            quix = [quix_python(), str(HERE / "peers/quix_s1.py")]
+            results["quix"] = variant("quix", quix, qn)
+            results["quix_default"] = variant("quix_default", [*quix, "--quix-defaults"], qn)
     p, s = results["passthrough"]["rps"], results["streamlearn"]["rps"]
+    q = results["quix"]["rps"] if "quix" in results else None
+    qd = results["quix_default"]["rps"] if "quix_default" in results else None
     summary = {
         "records": args.records,
         "passthrough_rps": round(p),
         "streamlearn_rps": round(s),
-        "quix_rps": round(results["quix"]["rps"]) if "quix" in results else None,
+        "quix_rps": round(q) if q else None,
+        "quix_default_rps": round(qd) if qd else None,
         "ratio_vs_passthrough": round(s / p, 3),
-        "ratio_vs_quix": round(s / results["quix"]["rps"], 1) if "quix" in results else None,
+        "ratio_vs_quix": round(s / q, 1) if q else None,
+        "ratio_vs_quix_default": round(s / qd, 1) if qd else None,
         "peak_rss_mb": {k: results[k]["peak_rss_mb"] for k in ("passthrough", "streamlearn",
-                                                               "quix") if k in results},
+                                                               "quix", "quix_default")
+                        if k in results},
         "machine": results["machine"],
     }
     print(json.dumps(summary))
