@@ -22,7 +22,7 @@ import numpy as np
 import orjson
 import polars as pl
 import pytest
-from confluent_kafka import Consumer
+from confluent_kafka import Consumer, TopicPartition
 
 from streamlearn.core.batch import Batch
 from streamlearn.core.operator import Context
@@ -63,6 +63,20 @@ def wait_for_outputs(kafka, topic, count, timeout=60.0):
     return seen
 
 
+def wait_for_commit(kafka, group, topic, timeout=20.0):
+    """Until the pipeline has committed once (else a kill leaves nothing to restore)."""
+    consumer = Consumer(kafka.consumer_config(group))
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            tps = consumer.committed([TopicPartition(topic, 0)], timeout=5)
+            if tps and tps[0].offset > 0:
+                return
+            time.sleep(0.05)
+    finally:
+        consumer.close()
+
+
 def test_sigkill_then_restart_is_exact(kafka, topic_factory, monkeypatch):
     src, out = topic_factory(), topic_factory()
     monkeypatch.setenv("CRASH_SRC", src)
@@ -82,6 +96,9 @@ def test_sigkill_then_restart_is_exact(kafka, topic_factory, monkeypatch):
                               stderr=subprocess.PIPE)
     feeder.start()
     seen = wait_for_outputs(kafka, out, 6000)
+    # a fast pipeline can read 6000 waiting records between two commits: kill it only
+    # once it has committed, or the restart rightly has nothing to restore
+    wait_for_commit(kafka, name, src)
     victim.send_signal(signal.SIGKILL)
     victim.wait(10)
     feeder.join()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from collections import deque
 from itertools import count, repeat
@@ -13,6 +14,26 @@ from confluent_kafka import Producer
 from streamlearn.core.batch import Batch
 from streamlearn.core.operator import Context
 from streamlearn.io.json_codec import encode_json
+
+_frozen = False
+
+
+def freeze_long_lived() -> None:
+    """Take every object alive now out of the cyclic garbage collector's sight, once.
+
+    A stream allocates millions of short-lived tracked objects (confluent-kafka
+    ``Message``s); the full collections they trigger traverse every live object, most of
+    them the modules of Polars, DuckDB, NumPy and the clients, which live as long as the
+    process: ~10% of S1's time (BENCHMARKS.md). ``gc.freeze()``, CPython's advice for
+    long-running processes, leaves them out of those traversals. It runs once per process,
+    right after a full collection, so only live objects are frozen (reference counting
+    still frees them; only a cycle among them would outlive its use).
+    """
+    global _frozen
+    if not _frozen:
+        _frozen = True
+        gc.collect()
+        gc.freeze()
 
 
 class KafkaContext(Context):

@@ -39,7 +39,7 @@ from streamlearn.io.admin import ensure_topics, partition_count
 from streamlearn.io.kafka_config import KafkaConfig
 from streamlearn.io.kafka_sink import ToKafka
 from streamlearn.io.kafka_source import BatchReader, FromKafka
-from streamlearn.runtime.context import KafkaContext
+from streamlearn.runtime.context import KafkaContext, freeze_long_lived
 from streamlearn.runtime.options import RunOptions
 from streamlearn.runtime.state_store import Snapshot, StateStore
 from streamlearn.runtime.stats import RunStats
@@ -130,6 +130,7 @@ class Runner:
         if opts.exactly_once:
             self.producer.init_transactions(30)
             self.producer.begin_transaction()
+        freeze_long_lived()  # the clients, modules and pipeline live as long as the run
 
     def _on_delivery(self, err: Any, msg: Any) -> None:
         if err is not None:
