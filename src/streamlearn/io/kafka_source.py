@@ -94,6 +94,13 @@ class BatchReader:
         self.consumer = consumer
         self.spec = spec
         self.one_topic = one_topic
+        self.ends: list[tuple[str, int]] = []
+
+    def take_ends(self) -> list[tuple[str, int]]:
+        """Topic partitions whose end was reached since the last call (needs the consumer
+        setting ``enable.partition.eof``)."""
+        ends, self.ends = self.ends, []
+        return ends
 
     def read(self, limit: int | None = None) -> list[tuple[str, int, list[Message]]]:
         """One batch, grouped by topic partition, in offset order within each."""
@@ -111,14 +118,16 @@ class BatchReader:
             deadline = time.monotonic() + spec.max_wait_ms / 1000
             while len(msgs) < want and (left := deadline - time.monotonic()) > 0:
                 msgs.extend(consume(num_messages=want - len(msgs), timeout=left))
-        return split_by_partition(msgs, one_topic=self.one_topic)
+        return split_by_partition(msgs, one_topic=self.one_topic, ends=self.ends)
 
 
-def split_by_partition(msgs: list[Message], *, one_topic: bool = True
+def split_by_partition(msgs: list[Message], *, one_topic: bool = True,
+                       ends: list[tuple[str, int]] | None = None
                        ) -> list[tuple[str, int, list[Message]]]:
-    """Group messages by (topic, partition), dropping error events (raised if fatal)."""
+    """Group messages by (topic, partition), dropping error events (raised if fatal);
+    end-of-partition events are noted in ``ends``."""
     if any(map(Message.error, msgs)):
-        msgs = _drop_errors(msgs)
+        msgs = _drop_errors(msgs, ends)
     if not msgs:
         return []
     parts = np.fromiter(map(Message.partition, msgs), dtype=np.int32, count=len(msgs))
@@ -130,7 +139,8 @@ def split_by_partition(msgs: list[Message], *, one_topic: bool = True
     return [(t, p, ms) for (t, p), ms in groups.items()]
 
 
-def _drop_errors(msgs: list[Message]) -> list[Message]:
+def _drop_errors(msgs: list[Message], ends: list[tuple[str, int]] | None = None
+                 ) -> list[Message]:
     from confluent_kafka import KafkaError as CKError
 
     kept = []
@@ -139,7 +149,8 @@ def _drop_errors(msgs: list[Message]) -> list[Message]:
         if err is None:
             kept.append(m)
         elif err.code() == CKError._PARTITION_EOF:
-            continue
+            if ends is not None:
+                ends.append((m.topic(), m.partition()))
         elif err.fatal() or (not err.retriable() and err.code() in (
                 CKError.UNKNOWN_TOPIC_OR_PART, CKError.TOPIC_AUTHORIZATION_FAILED,
                 CKError.GROUP_AUTHORIZATION_FAILED)):

@@ -169,6 +169,7 @@ class OnlineLearnerStep(Step):
 
     def __init__(self, spec: OnlineLearner) -> None:
         self.spec = spec
+        spec.model.prepare()
         self.regression = spec.model.task == "regression"
         self.models: dict[Any, Learner] = {}
         self.metrics = (RegressionMetrics if self.regression else ClassificationMetrics)(

@@ -39,6 +39,7 @@ from streamlearn.io.admin import ensure_topics, partition_count
 from streamlearn.io.kafka_config import KafkaConfig
 from streamlearn.io.kafka_sink import ToKafka
 from streamlearn.io.kafka_source import BatchReader, FromKafka
+from streamlearn.runtime.align import Aligner
 from streamlearn.runtime.context import KafkaContext, freeze_long_lived
 from streamlearn.runtime.options import RunOptions
 from streamlearn.runtime.state_store import Snapshot, StateStore
@@ -83,6 +84,10 @@ class Runner:
         self.entries = pipeline.entry_points()
         self.sink_topics = {op.topic for op in pipeline.operators if isinstance(op, ToKafka)}
         self.topics = list(dict.fromkeys([*self.source.topics, *self.entries]))
+        # events and their labels (or any co-partitioned inputs): align by timestamp
+        self.aligner = Aligner(self.topics, first=list(self.entries)) \
+            if len(self.topics) > 1 else None
+        self.paused: set[tuple[str, int]] = set()
 
     # -- set-up -----------------------------------------------------------------------
     def _prepare_topics(self) -> None:
@@ -111,7 +116,9 @@ class Runner:
     def _make_clients(self) -> None:
         opts = self.options
         cconf: dict[str, Any] = {"auto.offset.reset": self.source.start,
-                                 "partition.assignment.strategy": "range"}
+                                 "partition.assignment.strategy": "range",
+                                 # the aligner needs to know when an input is caught up
+                                 "enable.partition.eof": self.aligner is not None}
         pconf: dict[str, Any] = {"delivery.report.only.error": True,
                                  "message.max.bytes": 64 * 2**20,
                                  "on_delivery": self._on_delivery,
@@ -160,6 +167,9 @@ class Runner:
         numbers = {tp.partition for tp in partitions}
         with contextlib.suppress(Exception):
             self._commit(force=True)
+        if self.aligner is not None:  # held records were never processed: not committed
+            self.aligner.forget(numbers)
+            self.paused = {k for k in self.paused if k[1] not in numbers}
         for p in numbers:
             self._retire(p)
         for key in [k for k in self.next_offsets if k[1] in numbers]:
@@ -168,6 +178,8 @@ class Runner:
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # another member owns them now: drop local state without committing
+        if self.aligner is not None:
+            self.aligner.forget({tp.partition for tp in partitions})
         for tp in partitions:
             self._retire(tp.partition)
             self.next_offsets.pop((tp.topic, tp.partition), None)
@@ -192,14 +204,17 @@ class Runner:
             while not self._stop:
                 remaining = None
                 if opts.max_records is not None:
-                    remaining = opts.max_records - stats.records_in
+                    held = self.aligner.held if self.aligner is not None else 0
+                    remaining = opts.max_records - stats.records_in - held
                     if remaining <= 0:
                         self.stop(drain=True)
                         break
-                groups = self.reader.read(remaining)
+                read = self.reader.read(remaining)
+                groups = self._align(read) if self.aligner is not None else read
                 now = time.monotonic()
-                if groups:
+                if read:
                     last_input = now
+                if groups:
                     if stats.first_record_at is None:
                         stats.first_record_at = now
                     self._process(groups)
@@ -220,6 +235,8 @@ class Runner:
                     last_progress = now
                     rate_mark = self._progress(rate_mark)
             if self._drain:
+                if self.aligner is not None:
+                    self._process(self.aligner.release(everything=True))
                 for p, chain in self.chains.items():
                     chain.flush(self.ctx)
                     self.dirty.add(p)
@@ -228,6 +245,25 @@ class Runner:
         finally:
             self._close()
         return stats
+
+    def _align(self, read: list[tuple[str, int, list[Any]]]
+               ) -> list[tuple[str, int, list[Any]]]:
+        """Co-partitioned inputs in timestamp order (see :mod:`streamlearn.runtime.align`);
+        a topic partition that ran too far ahead is paused until the others catch up."""
+        aligner = self.aligner
+        for topic, partition in self.reader.take_ends():
+            aligner.end_of_partition(topic, partition)  # type: ignore[union-attr]
+        aligner.add(read)  # type: ignore[union-attr]
+        # a read that found nothing: every input is as far as it goes for now
+        groups = aligner.release(everything=not read)  # type: ignore[union-attr]
+        ahead = set(aligner.ahead())  # type: ignore[union-attr]
+        with contextlib.suppress(KafkaException):
+            if ahead - self.paused:
+                self.consumer.pause([TopicPartition(t, p) for t, p in ahead - self.paused])
+            if self.paused - ahead:
+                self.consumer.resume([TopicPartition(t, p) for t, p in self.paused - ahead])
+            self.paused = ahead
+        return groups
 
     def _process(self, groups: list[tuple[str, int, list[Any]]]) -> None:
         stats = self.stats

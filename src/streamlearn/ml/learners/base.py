@@ -109,6 +109,11 @@ class Learner(ABC):
         """Raise ConfigError on bad hyperparameters (called by ``learn_batch``)."""
         return None
 
+    def prepare(self) -> None:
+        """Load what learning will need (heavy imports), before the stream starts, so the
+        first batch does not pay for it; called when an operator builds its step."""
+        return None
+
     # -- learning --------------------------------------------------------------------
     def _is_fitted(self) -> bool:
         return getattr(self, "n_seen_", 0) > 0

@@ -143,6 +143,10 @@ class PassiveAggressive(Learner):
             raise ConfigError("PassiveAggressive: scikit-learn has no multiclass PA; "
                               "use backend='auto' or 'numpy' with multiclass='multiclass'")
 
+    def prepare(self) -> None:
+        if self._uses_sklearn():
+            import sklearn.linear_model  # noqa: F401  (~1 s, once, before the stream)
+
     def _crammer(self) -> bool:
         return self.task == "classification" and self.multiclass == "multiclass"
 

@@ -60,6 +60,9 @@ class _OvRSGD(Learner):
     _state_arrays = ("classes_", "coef_", "intercept_")
     _state_values = ("t_",)
 
+    def prepare(self) -> None:
+        import sklearn.linear_model  # noqa: F401  (~1 s, once, before the stream)
+
     def _estimator(self) -> Any:
         raise NotImplementedError
 
@@ -219,6 +222,9 @@ class LinearRegressionSGD(Learner):
         check_positive(self, "alpha", self.alpha, allow_zero=self.learning_rate != "optimal")
         check_positive(self, "eta0", self.eta0)
         check_positive(self, "power_t", self.power_t, allow_zero=True)
+
+    def prepare(self) -> None:
+        import sklearn.linear_model  # noqa: F401  (~1 s, once, before the stream)
 
     def _init_state(self, d: int) -> None:
         self.coef_ = np.zeros(d)
