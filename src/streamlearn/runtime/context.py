@@ -15,25 +15,34 @@ from streamlearn.core.batch import Batch
 from streamlearn.core.operator import Context
 from streamlearn.io.json_codec import encode_json
 
-_frozen = False
+_runs_frozen = 0
 
 
 def freeze_long_lived() -> None:
-    """Take every object alive now out of the cyclic garbage collector's sight, once.
+    """Take every object alive now out of the cyclic garbage collector's sight.
 
     A stream allocates millions of short-lived tracked objects (confluent-kafka
     ``Message``s); the full collections they trigger traverse every live object, most of
-    them the modules of Polars, DuckDB, NumPy and the clients, which live as long as the
-    process: ~10% of S1's time (BENCHMARKS.md). ``gc.freeze()``, CPython's advice for
-    long-running processes, leaves them out of those traversals. It runs once per process,
-    right after a full collection, so only live objects are frozen (reference counting
-    still frees them; only a cycle among them would outlive its use).
+    them the modules of Polars, DuckDB, NumPy and the clients, which outlive the run:
+    ~10% of S1's time (BENCHMARKS.md). ``gc.freeze()`` (CPython's advice for long-running
+    processes) leaves them out of those traversals. It follows a full collection, so only
+    live objects are frozen; :func:`release_long_lived` gives them back when the run ends
+    (runs may nest or overlap: the last one to end releases).
     """
-    global _frozen
-    if not _frozen:
-        _frozen = True
+    global _runs_frozen
+    _runs_frozen += 1
+    if _runs_frozen == 1:
         gc.collect()
         gc.freeze()
+
+
+def release_long_lived() -> None:
+    """End of a run: frozen objects are collectable again (see :func:`freeze_long_lived`)."""
+    global _runs_frozen
+    if _runs_frozen > 0:
+        _runs_frozen -= 1
+        if _runs_frozen == 0:
+            gc.unfreeze()
 
 
 class KafkaContext(Context):

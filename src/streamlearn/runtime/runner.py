@@ -40,7 +40,7 @@ from streamlearn.io.kafka_config import KafkaConfig
 from streamlearn.io.kafka_sink import ToKafka
 from streamlearn.io.kafka_source import BatchReader, FromKafka
 from streamlearn.runtime.align import Aligner
-from streamlearn.runtime.context import KafkaContext, freeze_long_lived
+from streamlearn.runtime.context import KafkaContext, freeze_long_lived, release_long_lived
 from streamlearn.runtime.options import RunOptions
 from streamlearn.runtime.state_store import Snapshot, StateStore
 from streamlearn.runtime.stats import RunStats
@@ -368,6 +368,7 @@ class Runner:
             self.producer.flush(10)
         with contextlib.suppress(Exception):
             self.consumer.close()
+        release_long_lived()
 
 
 def run(pipeline: Pipeline, *, kafka: KafkaConfig | str | None = None,
