@@ -110,27 +110,33 @@ def _run(config: Any, topics: dict[str, str], *, records: int | None, rate: floa
                                 buffer_size=buffer_size, seed=seed),
                     kafka=config, options=_options(name, records),
                     on_progress=view.update if view else None, progress_interval=0.25)
-    feeder.start()
     started = time.monotonic()
-    try:
-        if view is not None:
-            with Live(view.render(None), console=console, refresh_per_second=4) as lv:
-                view.live = lv
-                stats = runner.run()
-        else:
-            stats = runner.run()
-    except KeyboardInterrupt:
-        runner.stop()
-        stats = runner.stats
-    finally:
-        stop.set()
-        feeder.join(timeout=10)
+    stats = run_live(runner, view, console, feeder, stop)
     model = next(iter(stats.metrics.values()), {}) if stats.metrics else {}
     return {"records_in": stats.records_in, "records_out": stats.records_out,
             "records_filtered": stats.records_filtered, "dead_lettered": stats.dead_lettered,
             "centroids": model.get("centroids"), "cluster_counts": model.get("counts"),
             "elapsed_s": round(time.monotonic() - started, 3),
             "topics": topics}
+
+
+def run_live(runner: Any, view: Any, console: Console, feeder: threading.Thread,
+             stop: threading.Event) -> RunStats:
+    """Start the feeder, run the pipeline (inside a Rich ``Live`` view when there is one)
+    until it ends or Ctrl-C, then stop the feeder; returns the run's stats."""
+    feeder.start()
+    try:
+        if view is not None:
+            with Live(view.render(None), console=console, refresh_per_second=4) as lv:
+                view.live = lv
+                return runner.run()
+        return runner.run()
+    except KeyboardInterrupt:
+        runner.stop()
+        return runner.stats
+    finally:
+        stop.set()
+        feeder.join(timeout=10)
 
 
 def _options(name: str, records: int | None) -> Any:

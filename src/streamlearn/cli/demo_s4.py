@@ -11,6 +11,7 @@ from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
 
+from streamlearn.cli.demo import run_live
 from streamlearn.runtime.stats import RunStats
 
 
@@ -34,21 +35,8 @@ def run_s4(config: Any, topics: dict[str, str], *, records: int | None, rate: fl
     feeder = threading.Thread(target=_feed, daemon=True,
                               args=(config, topics, records, rate, seed, stop, produced,
                                     runner))
-    feeder.start()
     started = time.monotonic()
-    try:
-        if view is not None:
-            with Live(view.render(None), console=console, refresh_per_second=4) as lv:
-                view.live = lv
-                stats = runner.run()
-        else:
-            stats = runner.run()
-    except KeyboardInterrupt:
-        runner.stop()
-        stats = runner.stats
-    finally:
-        stop.set()
-        feeder.join(timeout=10)
+    stats = run_live(runner, view, console, feeder, stop)
     report = _report(stats)
     return {"records_in": stats.records_in, "predictions_out": stats.records_out,
             "labels": report.get("labels", 0), "learned": report.get("learned", 0),
