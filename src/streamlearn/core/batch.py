@@ -26,6 +26,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -77,7 +78,10 @@ class Origin:
         n = len(msgs)
         if len(rows) == n and (n == 0 or (rows[-1] == n - 1 and bool((np.diff(rows) == 1).all()))):
             return msgs  # all rows, in order: no gather needed
-        return [msgs[i] for i in rows.tolist()]
+        idx = rows.tolist()
+        if len(idx) < 2:
+            return [msgs[i] for i in idx]
+        return itemgetter(*idx)(msgs)  # one C call instead of a Python step per row
 
     def keys(self, rows: np.ndarray) -> list[bytes | None]:
         if self._messages is not None:

@@ -130,13 +130,31 @@ def split_by_partition(msgs: list[Message], *, one_topic: bool = True,
         msgs = _drop_errors(msgs, ends)
     if not msgs:
         return []
-    parts = np.fromiter(map(Message.partition, msgs), dtype=np.int32, count=len(msgs))
-    if one_topic and (parts == parts[0]).all():
-        return [(msgs[0].topic(), int(parts[0]), msgs)]
-    groups: dict[tuple[str, int], list[Message]] = {}
-    for m, p in zip(msgs, parts.tolist(), strict=True):
-        groups.setdefault((m.topic(), p), []).append(m)
-    return [(t, p, ms) for (t, p), ms in groups.items()]
+    n = len(msgs)
+    parts = np.fromiter(map(Message.partition, msgs), dtype=np.int64, count=n)
+    if one_topic:
+        if (parts == parts[0]).all():
+            return [(msgs[0].topic(), int(parts[0]), msgs)]
+        key = parts
+        names = [msgs[0].topic()]
+    else:
+        topics = list(map(Message.topic, msgs))
+        names = sorted(set(topics))
+        index = {t: i for i, t in enumerate(names)}
+        codes = np.fromiter(map(index.__getitem__, topics), dtype=np.int64, count=n)
+        key = codes << 32 | parts
+    # a fetch returns runs of one topic partition: cut at the run boundaries and join
+    # the runs of each (slices, no Python step per message)
+    cuts = [0, *(np.flatnonzero(key[1:] != key[:-1]) + 1).tolist(), n]
+    groups: dict[int, list[Message]] = {}
+    for lo, hi in zip(cuts[:-1], cuts[1:]):  # noqa: RUF007 (cuts are few)
+        k = int(key[lo])
+        if k in groups:
+            groups[k].extend(msgs[lo:hi])
+        else:
+            groups[k] = msgs[lo:hi]
+    return [(names[k >> 32], k & 0xFFFFFFFF, ms)
+            for k, ms in groups.items()]
 
 
 def _drop_errors(msgs: list[Message], ends: list[tuple[str, int]] | None = None

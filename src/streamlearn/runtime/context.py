@@ -16,6 +16,9 @@ from streamlearn.core.operator import Context
 from streamlearn.io.json_codec import encode_json
 
 _runs_frozen = 0
+_thresholds: tuple[int, int, int] | None = None
+#: young-generation size during a run (CPython's default is 700 tracked allocations)
+RUN_GC_THRESHOLD = 100_000
 
 
 def freeze_long_lived() -> None:
@@ -29,20 +32,25 @@ def freeze_long_lived() -> None:
     live objects are frozen; :func:`release_long_lived` gives them back when the run ends
     (runs may nest or overlap: the last one to end releases).
     """
-    global _runs_frozen
+    global _runs_frozen, _thresholds
     _runs_frozen += 1
     if _runs_frozen == 1:
         gc.collect()
         gc.freeze()
+        _thresholds = gc.get_threshold()
+        gc.set_threshold(max(_thresholds[0], RUN_GC_THRESHOLD), *_thresholds[1:])
 
 
 def release_long_lived() -> None:
     """End of a run: frozen objects are collectable again (see :func:`freeze_long_lived`)."""
-    global _runs_frozen
+    global _runs_frozen, _thresholds
     if _runs_frozen > 0:
         _runs_frozen -= 1
         if _runs_frozen == 0:
             gc.unfreeze()
+            if _thresholds is not None:
+                gc.set_threshold(*_thresholds)
+                _thresholds = None
 
 
 class KafkaContext(Context):
