@@ -14,6 +14,7 @@ steps and its own state.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -147,7 +148,7 @@ def split_by_partition(msgs: list[Message], *, one_topic: bool = True,
     # the runs of each (slices, no Python step per message)
     cuts = [0, *(np.flatnonzero(key[1:] != key[:-1]) + 1).tolist(), n]
     groups: dict[int, list[Message]] = {}
-    for lo, hi in zip(cuts[:-1], cuts[1:]):  # noqa: RUF007 (cuts are few)
+    for lo, hi in itertools.pairwise(cuts):
         k = int(key[lo])
         if k in groups:
             groups[k].extend(msgs[lo:hi])
