@@ -226,11 +226,14 @@ class SequentialKMeansStep(Step):
     def _nearest(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         c = self.centroids_
         assert c is not None
-        # |x - c|^2 = |x|^2 - 2 x.c + |c|^2, one matrix product for the whole chunk
-        d2 = (x * x).sum(axis=1)[:, None] - 2.0 * (x @ c.T) + (c * c).sum(axis=1)[None, :]
-        lab = d2.argmin(axis=1).astype(np.int32)
-        best = np.maximum(d2[np.arange(len(x)), lab], 0.0)
-        return lab, best
+        # |x - c|^2 = |x|^2 - 2 x.c + |c|^2, one matrix product for the whole chunk; |x|^2
+        # does not change which centroid is nearest, so it is added for the winner only
+        d2 = x @ (-2.0 * c.T)
+        d2 += (c * c).sum(axis=1)
+        lab = d2.argmin(axis=1)
+        best = np.take_along_axis(d2, lab[:, None], axis=1)[:, 0]
+        best += np.einsum("ij,ij->i", x, x)
+        return lab.astype(np.int32), np.maximum(best, 0.0, out=best)
 
     def _distances(self, x: np.ndarray, labels: np.ndarray) -> np.ndarray:
         diff = x - self.centroids_[labels]  # type: ignore[index]
@@ -239,7 +242,8 @@ class SequentialKMeansStep(Step):
     def _accumulate(self, x: np.ndarray, lab: np.ndarray) -> None:
         k = self.spec.k
         if not self.spec.forgetful:
-            np.add.at(self.pending_sum_, lab, x)
+            for j in range(x.shape[1]):  # per feature: bincount is ~5x faster than add.at
+                self.pending_sum_[:, j] += np.bincount(lab, weights=x[:, j], minlength=k)
             self.pending_n_ += np.bincount(lab, minlength=k)
             return
         # decayed sums: D <- (1-a)^m D + sum_j a (1-a)^(m-1-j) x_j, per centroid in row order
