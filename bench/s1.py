@@ -12,6 +12,11 @@ consumer settings as the others (``quix_rps``) and with Quix's own defaults, as 
 writing it idiomatically gets it (``quix_default_rps``). Throughput counts
 input records from the first consumed batch to the last output flushed; peak RSS is
 sampled every 50 ms. The last line of stdout is one JSON object.
+
+The machine is shared and noisy (the same variant varies by +-20% from run to run), so
+passthrough and streamlearn run ``--repeat`` times (default 3), interleaved, and the
+median run of each is reported, with every run in ``runs_rps``; the slow Quix variants
+run ``--quix-repeat`` times (default 1).
 """
 
 from __future__ import annotations
@@ -36,6 +41,9 @@ def main() -> None:
     ap.add_argument("--skip-quix", action="store_true", help="skip the Quix Streams peer")
     ap.add_argument("--quix-records", type=int, default=None,
                     help="records for the (slow) Quix variant; default: all")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="runs of passthrough and streamlearn, interleaved (median kept)")
+    ap.add_argument("--quix-repeat", type=int, default=1, help="runs of each Quix variant")
     args = ap.parse_args()
     log = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
     results: dict = {"records": args.records, "machine": machine()}
@@ -54,16 +62,23 @@ def main() -> None:
             return res
 
         py = sys.executable
-        results["passthrough"] = variant("passthrough", [py, str(HERE / "peers/passthrough.py")],
-                                         args.records)
-        results["streamlearn"] = variant("streamlearn",
-                                         [py, str(HERE / "peers/streamlearn_s1.py")],
-                                         args.records)
+        runs: dict[str, list[dict]] = {}
+        for _ in range(max(1, args.repeat)):
+            runs.setdefault("passthrough", []).append(
+                variant("passthrough", [py, str(HERE / "peers/passthrough.py")], args.records))
+            runs.setdefault("streamlearn", []).append(
+                variant("streamlearn", [py, str(HERE / "peers/streamlearn_s1.py")],
+                        args.records))
         if not args.skip_quix:
             qn = args.quix_records or args.records
             quix = [quix_python(), str(HERE / "peers/quix_s1.py")]
-            results["quix"] = variant("quix", quix, qn)
-            results["quix_default"] = variant("quix_default", [*quix, "--quix-defaults"], qn)
+            for _ in range(max(1, args.quix_repeat)):
+                runs.setdefault("quix", []).append(variant("quix", quix, qn))
+                runs.setdefault("quix_default", []).append(
+                    variant("quix_default", [*quix, "--quix-defaults"], qn))
+    # the median run of each variant (the lower middle one for an even count)
+    results.update({k: sorted(v, key=lambda r: r["rps"])[(len(v) - 1) // 2]
+                    for k, v in runs.items()})
     p, s = results["passthrough"]["rps"], results["streamlearn"]["rps"]
     q = results["quix"]["rps"] if "quix" in results else None
     qd = results["quix_default"]["rps"] if "quix_default" in results else None
@@ -79,6 +94,7 @@ def main() -> None:
         "peak_rss_mb": {k: results[k]["peak_rss_mb"] for k in ("passthrough", "streamlearn",
                                                                "quix", "quix_default")
                         if k in results},
+        "runs_rps": {k: [round(r["rps"]) for r in v] for k, v in runs.items()},
         "machine": results["machine"],
     }
     print(json.dumps(summary))
