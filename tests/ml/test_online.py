@@ -286,3 +286,13 @@ def test_configuration_errors_are_clear():
     with pytest.raises(ConfigError, match="max_pending"):
         sl.ml.online_classifier(["x"], model=PassiveAggressive(), feedback=FEEDBACK,
                                 max_pending=0)
+
+
+def test_seen_agrees_with_is_in_whichever_side_is_hashed():
+    from streamlearn.ml.online import _seen
+
+    rng = np.random.default_rng(5)
+    learned = pl.Series([f"e{i}" for i in rng.permutation(5000)])
+    for n in (0, 1, 30, 1200, 4000):  # below and above the switch at len(learned) / 4
+        ids = pl.Series([f"e{i}" for i in rng.integers(0, 10_000, n)], dtype=pl.String)
+        assert _seen(ids, learned).to_list() == ids.is_in(learned.implode()).to_list()

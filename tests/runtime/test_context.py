@@ -64,3 +64,27 @@ def test_emit_refuses_mismatched_lengths():
     ctx = KafkaContext(FakeProducer(), pipeline="p", dead_letter_topic="p.dlq")
     with pytest.raises(ValueError):
         ctx.emit("out", batch(2), [b"only one"])
+
+
+def test_a_run_widens_the_young_generation_and_gives_it_back():
+    import gc
+
+    from streamlearn.runtime.context import (
+        RUN_GC_THRESHOLD,
+        freeze_long_lived,
+        release_long_lived,
+    )
+
+    before = gc.get_threshold()
+    freeze_long_lived()
+    freeze_long_lived()  # a nested run changes nothing more
+    try:
+        assert gc.get_threshold()[0] == max(before[0], RUN_GC_THRESHOLD)
+        assert gc.get_threshold()[1:] == before[1:]
+        assert gc.get_freeze_count() > 0
+    finally:
+        release_long_lived()
+        assert gc.get_threshold()[0] == max(before[0], RUN_GC_THRESHOLD)  # one run left
+        release_long_lived()
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
