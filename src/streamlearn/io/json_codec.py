@@ -351,7 +351,7 @@ def decode_values(values: list[bytes | None], schema: Mapping[str, pl.DataType] 
     """
     bad: list[tuple[int, str]] = []
     kept: np.ndarray | None = None
-    if None in values or b"" in values:
+    if not all(values):  # a None or empty value (truthiness: no comparison per value)
         kept = np.array([i for i, v in enumerate(values) if v], dtype=np.int64)
         bad = [(i, "empty message") for i, v in enumerate(values) if not v]
         values = [values[i] for i in kept]
