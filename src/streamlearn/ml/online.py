@@ -46,7 +46,7 @@ from streamlearn.core.batch import Batch
 from streamlearn.core.errors import ConfigError
 from streamlearn.core.operator import Context, Operator, Step
 from streamlearn.core.state import decode_state, encode_state
-from streamlearn.io.json_codec import decode_values
+from streamlearn.decode.json_codec import decode_values
 from streamlearn.ml.learners.base import Learner, encode_labels
 from streamlearn.ml.metrics import ClassificationMetrics, RegressionMetrics
 

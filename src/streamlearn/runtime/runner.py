@@ -32,18 +32,20 @@ import numpy as np
 import polars as pl
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
-from streamlearn.core.batch import Batch, Origin
+from streamlearn.core.batch import Batch
 from streamlearn.core.errors import ConfigError, KafkaError
 from streamlearn.core.pipeline import Chain, Pipeline
-from streamlearn.io.admin import ensure_topics, partition_count
-from streamlearn.io.kafka_config import KafkaConfig
-from streamlearn.io.kafka_sink import ToKafka
-from streamlearn.io.kafka_source import BatchReader, FromKafka
+from streamlearn.kafka.admin import ensure_topics, partition_count
+from streamlearn.kafka.config import KafkaConfig
+from streamlearn.kafka.reader import BatchReader
+from streamlearn.kafka.records import origin_from_messages
+from streamlearn.read.kafka import FromKafka
 from streamlearn.runtime.align import Aligner
 from streamlearn.runtime.context import KafkaContext, freeze_long_lived, release_long_lived
 from streamlearn.runtime.options import RunOptions
 from streamlearn.runtime.state_store import Snapshot, StateStore
 from streamlearn.runtime.stats import RunStats
+from streamlearn.write.kafka import ToKafka
 
 log = logging.getLogger("streamlearn.runtime")
 Progress = Callable[[RunStats], None]
@@ -271,7 +273,7 @@ class Runner:
             chain = self.chains.get(partition)
             if chain is None:  # not ours any more (revoked during the fetch)
                 continue
-            origin = Origin.from_messages(topic, partition, msgs)
+            origin = origin_from_messages(topic, partition, msgs)
             n = len(msgs)
             batch = Batch(pl.DataFrame(height=n), origin, np.arange(n, dtype=np.int64))
             chain.push(batch, self.ctx, self.entries.get(topic, 0))

@@ -19,7 +19,7 @@ import polars as pl
 from streamlearn.core.batch import Batch
 from streamlearn.core.errors import ConfigError
 from streamlearn.core.operator import Context, Operator, StatelessStep, Step
-from streamlearn.io.json_codec import encode_json
+from streamlearn.decode.json_codec import encode_json
 
 
 @dataclass(frozen=True)
