@@ -24,10 +24,11 @@ def require(module: str, *, extra: str, feature: str) -> ModuleType:
     --------
     >>> require("json", extra="none", feature="JSON").__name__
     'json'
-    >>> require("no_such_module_xyz", extra="sql", feature="sl.sql")
-    Traceback (most recent call last):
-    ...
-    streamlearn.core.extras.MissingExtraError: sl.sql needs the optional package 'no_such_module_xyz': pip install 'streamlearn[sql]'
+    >>> try:
+    ...     require("no_such_module_xyz", extra="sql", feature="sl.sql")
+    ... except MissingExtraError as exc:
+    ...     print(exc)
+    sl.sql needs the optional package 'no_such_module_xyz': pip install 'streamlearn[sql]'
     """
     try:
         return importlib.import_module(module)

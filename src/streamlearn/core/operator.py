@@ -25,12 +25,45 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from streamlearn.core.batch import Batch
     from streamlearn.core.pipeline import Pipeline
+
+
+@dataclass(frozen=True)
+class OutputTopic:
+    """A topic an operator writes to, declared so the runtime can create it up front.
+
+    ``partitions=None`` means "as many as the pipeline's input" (keys keep their
+    partition); ``config`` is topic configuration such as ``{"cleanup.policy":
+    "compact"}``. An existing topic is used as it is.
+    """
+
+    topic: str
+    partitions: int | None = None
+    config: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class SideInput:
+    """A second input of an operator, besides the main stream (e.g. a learner's labels).
+
+    ``pipeline`` is the source and the operators that decode it
+    (``sl.read.from_kafka("labels") | sl.decode.json(...)``); its batches are handed to
+    the step's :meth:`Step.process_side` under ``port``. ``mode`` is
+    ``"copartitioned"`` (partition *p* of it meets partition *p* of the main input: same
+    partition count, keyed alike) or ``"broadcast"`` (every instance reads all of it: a
+    control or table topic).
+    """
+
+    port: str
+    pipeline: Pipeline
+    mode: str = "copartitioned"
 
 
 @dataclass
@@ -55,6 +88,37 @@ class Context:
         self.dead_letters: list[DeadLetter] = []
         self.outputs: dict[str, list[Batch]] = {}
         self.metrics: dict[str, Any] = {}
+        #: the sinks opened in this run, by step name (see :mod:`streamlearn.write.base`)
+        self.sinks: dict[str, Any] = {}
+        #: rows handed to sinks (the pipeline's output; side streams such as a learner's
+        #: metrics are not counted)
+        self.rows_written = 0
+
+    def sink(self, step: str, spec: Any) -> Any:
+        """The sink of step ``step``, opened with ``spec.open(self)`` on first use: one
+        per run, shared by every partition's step."""
+        sink = self.sinks.get(step)
+        if sink is None:
+            sink = self.sinks[step] = spec.open(self)
+        return sink
+
+    def flush_sinks(self) -> None:
+        """Make everything written to the sinks durable (the checkpoint calls this before
+        committing offsets)."""
+        for sink in self.sinks.values():
+            sink.flush()
+
+    def close_sinks(self) -> None:
+        """Close every sink (end of a run); the first error is raised after all closed."""
+        first: Exception | None = None
+        for sink in self.sinks.values():
+            try:
+                sink.close()
+            except Exception as exc:
+                first = first or exc
+        self.sinks.clear()
+        if first is not None:
+            raise first
 
     def now(self) -> float:
         """Seconds on a monotonic clock (injected, so tests advance time instead of sleeping)."""
@@ -109,6 +173,12 @@ class Step(ABC):
     def process(self, batch: Batch, ctx: Context) -> Batch | None:
         """Transform one batch."""
 
+    def process_side(self, port: str, batch: Batch, ctx: Context) -> Batch | None:
+        """A batch of the side input ``port`` (see :class:`SideInput`), already decoded
+        by its pipeline; what it returns continues down the chain like an output of
+        :meth:`process`."""
+        raise NotImplementedError(f"step {self.name!r} declares no side input {port!r}")
+
     def on_timer(self, ctx: Context) -> Batch | None:
         return None
 
@@ -136,6 +206,14 @@ class Operator(ABC):
     @abstractmethod
     def build(self) -> Step:
         """Return a fresh step for one partition."""
+
+    def inputs(self) -> tuple[SideInput, ...]:
+        """Inputs this operator reads besides the main stream (none by default)."""
+        return ()
+
+    def outputs(self) -> tuple[OutputTopic, ...]:
+        """Topics this operator writes to (none by default), provisioned at start-up."""
+        return ()
 
     def __or__(self, other: Any) -> Pipeline:
         from streamlearn.core.pipeline import Pipeline

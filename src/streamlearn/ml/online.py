@@ -44,7 +44,8 @@ import polars as pl
 
 from streamlearn.core.batch import Batch
 from streamlearn.core.errors import ConfigError
-from streamlearn.core.operator import Context, Operator, Step
+from streamlearn.core.operator import Context, Operator, OutputTopic, SideInput, Step
+from streamlearn.core.pipeline import Pipeline
 from streamlearn.core.state import decode_state, encode_state
 from streamlearn.decode.json_codec import decode_values
 from streamlearn.ml.learners.base import Learner, encode_labels
@@ -160,6 +161,12 @@ class OnlineLearner(Operator):
         """Topics this operator writes to besides the pipeline's sinks."""
         return (self.metrics_topic,) if self.metrics_topic else ()
 
+    def inputs(self) -> tuple[SideInput, ...]:
+        return (SideInput("feedback", Pipeline.of(self.feedback)),)
+
+    def outputs(self) -> tuple[OutputTopic, ...]:
+        return (OutputTopic(self.metrics_topic, partitions=1),) if self.metrics_topic else ()
+
     def build(self) -> Step:
         return OnlineLearnerStep(self)
 
@@ -204,6 +211,15 @@ class OnlineLearnerStep(Step):
             out = self._events(batch, ctx, now)
         ctx.metrics[f"{self.name}[{self.partition}]"] = self.report()
         return out
+
+    def process_side(self, port: str, batch: Batch, ctx: Context) -> Batch | None:
+        if batch.origin is not None:
+            self.partition = batch.origin.partition
+        now = ctx.wall_time()
+        self._expire(now)
+        self._labels(batch, ctx, now)
+        ctx.metrics[f"{self.name}[{self.partition}]"] = self.report()
+        return None
 
     def on_timer(self, ctx: Context) -> Batch | None:
         self._expire(ctx.wall_time())

@@ -1,12 +1,13 @@
-"""Writing batches to Kafka.
+"""Writing batches to a Kafka topic as JSON records (``sl.write.to_kafka``).
 
-``to_kafka`` is an operator: it hands the batch's records to the run context, which
-produces them, and passes the batch on unchanged, so a pipeline can write to several
-topics (a shadow model beside the live one) and go on transforming after a write.
+Built on the Sink contract (:mod:`streamlearn.write.base`). Its records go through the
+run's one producer, together with dead letters and state snapshots, so the checkpoint
+flushes them all at once (at-least-once) or commits them in one transaction with the
+input offsets (exactly-once).
 
 Each output record carries the header ``sl-id``: the topic/partition/offset of the input
 record it came from. A restart after a crash may produce a record again (at-least-once
-delivery); a sink downstream can drop the repeat by that id, and an exactly-once run
+delivery); a consumer downstream can drop the repeat by that id, and an exactly-once run
 never shows it to ``read_committed`` readers.
 """
 
@@ -18,18 +19,20 @@ import polars as pl
 
 from streamlearn.core.batch import Batch
 from streamlearn.core.errors import ConfigError
-from streamlearn.core.operator import Context, Operator, StatelessStep, Step
+from streamlearn.core.operator import Context, OutputTopic
 from streamlearn.decode.json_codec import encode_json
+from streamlearn.write.base import Sink, SinkOperator
 
 
 @dataclass(frozen=True)
-class ToKafka(Operator):
-    """Produce each row as a JSON record to a topic.
+class ToKafka(SinkOperator):
+    """Produce each row as a JSON record to a topic, and pass the batch on.
 
     Parameters
     ----------
     topic
-        Destination topic (created with the source's partition count when missing).
+        Destination topic. Created when missing, with ``partitions`` partitions (default:
+        as many as the pipeline's input, so keys keep their partition).
     key
         Column to use as record key; default: keep each input record's key.
     columns
@@ -55,26 +58,38 @@ class ToKafka(Operator):
     def __post_init__(self) -> None:
         if not self.topic:
             raise ConfigError("to_kafka needs a topic")
+        if self.partitions is not None and self.partitions < 1:
+            raise ConfigError(f"to_kafka({self.topic!r}): partitions must be >= 1")
 
-    def build(self) -> Step:
-        return _ToKafkaStep(self)
+    def outputs(self) -> tuple[OutputTopic, ...]:
+        return (OutputTopic(self.topic, partitions=self.partitions),)
+
+    def open(self, ctx: Context) -> Sink:
+        return KafkaSink(self, ctx)
 
 
-class _ToKafkaStep(StatelessStep):
-    def __init__(self, spec: ToKafka) -> None:
+class KafkaSink(Sink):
+    """Encodes rows as JSON and hands them to the run's producer (``Context.emit``)."""
+
+    def __init__(self, spec: ToKafka, ctx: Context) -> None:
         self.spec = spec
+        self.ctx = ctx
 
-    def process(self, batch: Batch, ctx: Context) -> Batch | None:
+    def write(self, batch: Batch) -> None:
+        spec = self.spec
         df = batch.data
-        if self.spec.columns is not None:
-            df = df.select(list(self.spec.columns))
-        if self.spec.key is not None:
+        if spec.columns is not None:
+            df = df.select(list(spec.columns))
+        if spec.key is not None:
             keys = [None if k is None else str(k).encode()
-                    for k in batch.data[self.spec.key].to_list()]
+                    for k in batch.data[spec.key].to_list()]
         else:
             keys = batch.keys()
-        ctx.emit(self.spec.topic, batch, encode_json(_json_safe(df)), keys)
-        return batch
+        self.ctx.emit(spec.topic, batch, encode_json(_json_safe(df)), keys)
+
+    def flush(self) -> None:
+        """Nothing of its own to flush: the checkpoint flushes (or commits) the run's
+        producer, which holds these records with the dead letters and snapshots."""
 
 
 def _json_safe(df: pl.DataFrame) -> pl.DataFrame:
