@@ -1,10 +1,16 @@
-"""Sinks (``sl.write.to_kafka("out")``)."""
+"""Sinks: where rows leave a pipeline (``sl.write.to_kafka("out")``).
+
+Write your own with the contract in :mod:`streamlearn.write.base`: subclass
+:class:`Sink` (``write`` buffers, ``flush`` makes durable before offsets are committed)
+and :class:`SinkOperator` (``open`` returns the sink, once per run).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from streamlearn.write.kafka import ToKafka
+from streamlearn.write.base import Sink, SinkOperator
+from streamlearn.write.kafka import KafkaSink, ToKafka
 
 
 def to_kafka(topic: str, *, key: str | None = None, columns: Sequence[str] | None = None,
@@ -14,4 +20,4 @@ def to_kafka(topic: str, *, key: str | None = None, columns: Sequence[str] | Non
                    partitions=partitions, name=name)
 
 
-__all__ = ["to_kafka"]
+__all__ = ["KafkaSink", "Sink", "SinkOperator", "ToKafka", "to_kafka"]
