@@ -30,6 +30,7 @@ from streamlearn.kafka.admin import ensure_topics, partition_count
 from streamlearn.kafka.config import KafkaConfig
 from streamlearn.kafka.reader import BatchReader
 from streamlearn.runtime.align import Aligner
+from streamlearn.runtime.broadcast import Broadcasts
 from streamlearn.runtime.checkpoint import Checkpoint
 from streamlearn.runtime.context import KafkaContext, freeze_long_lived, release_long_lived
 from streamlearn.runtime.options import RunOptions
@@ -73,11 +74,18 @@ class Runner:
         self.tasks = Tasks(pipeline, self.stats, reset_state=self.options.reset_state)
         self._stop = False
         self._drain = False
-        sides = pipeline.side_inputs()
-        if any(side.mode != "copartitioned" for side in sides):
-            raise ConfigError("broadcast side inputs are not supported by this runtime yet")
-        self.side_topics = list(self.tasks.routes)
+        broadcast: list[str] = []
+        copartitioned: list[str] = []
+        for side in pipeline.side_inputs():
+            if side.mode not in ("copartitioned", "broadcast"):
+                raise ConfigError(f"side input {side.port!r}: mode must be 'copartitioned' "
+                                  f"or 'broadcast', not {side.mode!r}")
+            topics = side.pipeline.source.topics  # type: ignore[union-attr]
+            (broadcast if side.mode == "broadcast" else copartitioned).extend(topics)
+        self.broadcast_topics = broadcast
+        self.side_topics = copartitioned
         self.topics = list(dict.fromkeys([*self.source.topics, *self.side_topics]))
+        self.broadcasts: Broadcasts | None = None
         # events and their labels (or any co-partitioned inputs): align by timestamp
         self.aligner = Aligner(self.topics, first=self.side_topics) \
             if len(self.topics) > 1 else None
@@ -100,6 +108,11 @@ class Runner:
             wanted.setdefault(out.topic, out.partitions or parts or 1)
         ensure_topics(self.kafka, {t: n for t, n in wanted.items()
                                    if partition_count(self.kafka, t) is None})
+        broadcast = {t: partition_count(self.kafka, t) for t in self.broadcast_topics}
+        if any(n is None for n in broadcast.values()):
+            raise ConfigError("broadcast input topic(s) "
+                              f"{[t for t, n in broadcast.items() if n is None]} do not exist")
+        self._broadcast_partitions = {t: int(n or 0) for t, n in broadcast.items()}
         if self.pipeline.stateful and partition_count(self.kafka, opts.state_topic) is None:
             ensure_topics(self.kafka, {opts.state_topic: 1},
                           config_overrides={"cleanup.policy": "compact"})
@@ -127,6 +140,10 @@ class Runner:
         self.reader = BatchReader(self.consumer, self.source, one_topic=len(self.topics) == 1)
         self.checkpoint = Checkpoint(self.tasks, self.ctx, self.consumer, self.producer,
                                      self.state, exactly_once=opts.exactly_once)
+        if self.broadcast_topics:
+            self.broadcasts = Broadcasts(self.kafka, self.broadcast_topics,
+                                         self._broadcast_partitions)
+            self.broadcasts.catch_up()
         freeze_long_lived()  # the clients, modules and pipeline live as long as the run
 
     def _on_delivery(self, err: Any, msg: Any) -> None:
@@ -136,7 +153,8 @@ class Runner:
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         numbers = {tp.partition for tp in partitions}
         snaps = self.state.load(numbers) if self.state is not None else {}
-        self.tasks.assign(numbers, snaps)
+        history = self.broadcasts.history if self.broadcasts is not None else []
+        self.tasks.assign(numbers, snaps, self.ctx, history)
         for tp in partitions:
             snap = snaps.get(tp.partition)
             if snap is not None and (tp.topic, tp.partition) in snap.offsets:
@@ -187,6 +205,8 @@ class Runner:
                     if remaining <= 0:
                         self.stop(drain=True)
                         break
+                if self.broadcasts is not None:  # changes take effect between batches
+                    tasks.broadcast(self.broadcasts.poll(), ctx)
                 read = self.reader.read(remaining)
                 groups = self._align(self.aligner, read) if self.aligner is not None else read
                 now = time.monotonic()
@@ -275,6 +295,8 @@ class Runner:
             self.ctx.close_sinks()
         with contextlib.suppress(Exception):
             self.consumer.close()
+        if self.broadcasts is not None:
+            self.broadcasts.close()
         release_long_lived()
 
 

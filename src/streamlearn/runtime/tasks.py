@@ -11,7 +11,7 @@ makes that durable.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -48,9 +48,11 @@ class Tasks:
         self._retired_removed = 0
 
     # -- assignment ---------------------------------------------------------------------
-    def assign(self, partitions: Iterable[int], snapshots: dict[int, Snapshot]) -> None:
+    def assign(self, partitions: Iterable[int], snapshots: dict[int, Snapshot],
+               ctx: Context, broadcast_history: Sequence[Group] = ()) -> None:
         """Build a chain per partition and restore its snapshot (checked against the
-        pipeline's stateful steps, so an edited pipeline never silently starts over)."""
+        pipeline's stateful steps, so an edited pipeline never silently starts over);
+        then replay what the broadcast inputs delivered so far into it."""
         for p in partitions:
             chain = self.pipeline.build()
             snap = snapshots.get(p)
@@ -58,6 +60,8 @@ class Tasks:
                 chain.restore(self._checked(p, snap.steps))
                 self.stats.restored_partitions.append(p)
             self.chains[p] = chain
+            for topic, partition, msgs in broadcast_history:
+                chain.push_side(topic, _batch(topic, partition, msgs), ctx)
         self.stats.partitions = sorted(self.chains)
 
     def _checked(self, partition: int, steps: dict[str, bytes]) -> dict[str, bytes]:
@@ -95,18 +99,25 @@ class Tasks:
             chain = self.chains.get(partition)
             if chain is None:  # not ours any more (revoked during the fetch)
                 continue
-            origin = origin_from_messages(topic, partition, msgs)
+            batch = _batch(topic, partition, msgs)
             n = len(msgs)
-            batch = Batch(pl.DataFrame(height=n), origin, np.arange(n, dtype=np.int64))
             if topic in routes:
                 chain.push_side(topic, batch, ctx)
             else:
                 chain.push(batch, ctx)
-            self.next_offsets[(topic, partition)] = int(origin.offsets[-1]) + 1
+            self.next_offsets[(topic, partition)] = int(msgs[-1].offset()) + 1
             self.dirty.add(partition)
             stats.records_in += n
             stats.batches += 1
             stats.max_batch_rows = max(stats.max_batch_rows, n)
+
+    def broadcast(self, groups: list[Group], ctx: Context) -> None:
+        """Records of broadcast inputs: to the declaring step of every partition's chain.
+        They are read in full at every start, so they move no offset and dirty nothing."""
+        for topic, partition, msgs in groups:
+            for chain in self.chains.values():
+                chain.push_side(topic, _batch(topic, partition, msgs), ctx)
+            self.stats.broadcast_records += len(msgs)
 
     def tick(self, ctx: Context) -> None:
         """Timer calls. A chain that released buffered rows (a window closing) has
@@ -141,3 +152,11 @@ class Tasks:
     def rows_removed(self) -> int:
         """Rows taken in and not passed on, over every chain this run has had."""
         return sum(c.rows_removed for c in self.chains.values()) + self._retired_removed
+
+
+def _batch(topic: str, partition: int, msgs: list[Any]) -> Batch:
+    """The records of one topic partition as a batch with no columns yet (decoders add
+    them from the values)."""
+    n = len(msgs)
+    return Batch(pl.DataFrame(height=n), origin_from_messages(topic, partition, msgs),
+                 np.arange(n, dtype=np.int64))
