@@ -28,11 +28,13 @@ from streamlearn.core.errors import ConfigError
 from streamlearn.core.pipeline import Pipeline
 from streamlearn.kafka.admin import ensure_topics, partition_count
 from streamlearn.kafka.config import KafkaConfig
+from streamlearn.kafka.produce import produce
 from streamlearn.kafka.reader import BatchReader
 from streamlearn.runtime.align import Aligner
 from streamlearn.runtime.broadcast import Broadcasts
 from streamlearn.runtime.checkpoint import Checkpoint
 from streamlearn.runtime.context import KafkaContext, freeze_long_lived, release_long_lived
+from streamlearn.runtime.metrics import MetricsPublisher, serve_prometheus
 from streamlearn.runtime.options import RunOptions
 from streamlearn.runtime.state_store import StateStore
 from streamlearn.runtime.stats import RunStats
@@ -103,7 +105,7 @@ class Runner:
                 f"input topics must be co-partitioned (same partition count, keyed alike), "
                 f"got {counts}: partition p of each topic is processed together")
         parts = next(iter(counts.values()))
-        wanted: dict[str, int] = {opts.dead_letter_topic: 1}
+        wanted: dict[str, int] = {opts.dead_letter_topic: 1, opts.metrics_topic: 1}
         for out in self.pipeline.outputs():
             wanted.setdefault(out.topic, out.partitions or parts or 1)
         ensure_topics(self.kafka, {t: n for t, n in wanted.items()
@@ -140,6 +142,12 @@ class Runner:
         self.reader = BatchReader(self.consumer, self.source, one_topic=len(self.topics) == 1)
         self.checkpoint = Checkpoint(self.tasks, self.ctx, self.consumer, self.producer,
                                      self.state, exactly_once=opts.exactly_once)
+        self.publisher = MetricsPublisher(
+            lambda key, value: produce(self.producer, opts.metrics_topic, value, key),
+            pipeline=opts.name, interval=opts.metrics_interval)
+        self._prometheus = serve_prometheus(
+            opts.metrics_port, lambda: (self.stats, self.ctx.metrics), pipeline=opts.name) \
+            if opts.metrics_port else None
         if self.broadcast_topics:
             self.broadcasts = Broadcasts(self.kafka, self.broadcast_topics,
                                          self._broadcast_partitions)
@@ -231,12 +239,15 @@ class Runner:
                 if now - last_progress >= self.progress_interval:
                     last_progress = now
                     rate_mark = self._progress(rate_mark)
+                self.publisher.maybe_publish(now, stats, ctx.metrics, self._lag)
             if self._drain:
                 if self.aligner is not None:
                     tasks.process(self.aligner.release(everything=True), ctx)
                 tasks.drain(ctx)
-            self._commit(force=True)
             self._progress(rate_mark)
+            self.publisher.maybe_publish(time.monotonic(), stats, ctx.metrics, self._lag,
+                                         force=True)
+            self._commit(force=True)
         finally:
             self._close()
         return stats
@@ -262,6 +273,19 @@ class Runner:
                 self.consumer.resume([TopicPartition(t, p) for t, p in self.paused - ahead])
             self.paused = ahead
         return groups
+
+    def _lag(self) -> dict[str, int]:
+        """Records behind the log end per input ``topic[partition]``, from the consumer's
+        cached watermarks (no broker call). On Tansu the high watermark is wrong (the
+        first offset of the last record batch + 1), so this under-reports there."""
+        lag = {}
+        for (topic, part), nxt in list(self.tasks.next_offsets.items()):
+            with contextlib.suppress(KafkaException):
+                _, high = self.consumer.get_watermark_offsets(TopicPartition(topic, part),
+                                                              cached=True)
+                if high >= 0:
+                    lag[f"{topic}[{part}]"] = max(0, high - nxt)
+        return lag
 
     def _update_counts(self) -> None:
         stats, ctx, tasks = self.stats, self.ctx, self.tasks
@@ -297,6 +321,8 @@ class Runner:
             self.consumer.close()
         if self.broadcasts is not None:
             self.broadcasts.close()
+        if getattr(self, "_prometheus", None) is not None:
+            self._prometheus.shutdown()
         release_long_lived()
 
 
