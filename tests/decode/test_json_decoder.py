@@ -88,7 +88,7 @@ def test_raw_carriage_return_inside_a_string_is_dead_lettered_next_to_pretty_jso
 
 
 def test_two_objects_in_one_message_stay_rejected():
-    out, reasons, offsets = decode([b'{"sym": "A", "bid": 1}\n{"sym": "B", "bid": 2}'], BS)
+    out, _, offsets = decode([b'{"sym": "A", "bid": 1}\n{"sym": "B", "bid": 2}'], BS)
     assert out.height == 0 and offsets == [0]
 
 
@@ -118,7 +118,7 @@ def test_duplicate_key_spelled_with_escapes():
 def test_field_name_as_a_value_is_not_a_duplicate_and_order_is_kept():
     values = [b'{"sym":"bid","bid":1.0}', b'{"sym":"A","bid":1.0,"bid":5.0}',
               b'{"sym":"C","bid":7.0}', b"{", b'{"sym":"D","bid":null,"bid":8.0}']
-    out, reasons, offsets = decode(values, BS)
+    out, _, offsets = decode(values, BS)
     assert out["sym"].to_list() == ["bid", "A", "C", "D"]
     assert out["bid"].to_list() == [1.0, 5.0, 7.0, 8.0] and offsets == [3]
 
