@@ -47,7 +47,7 @@ from streamlearn.core.errors import ConfigError
 from streamlearn.core.operator import Context, Operator, OutputTopic, SideInput, Step
 from streamlearn.core.pipeline import Pipeline
 from streamlearn.core.state import decode_state, encode_state
-from streamlearn.decode.json_codec import decode_values
+from streamlearn.formats.json import decode_values
 from streamlearn.ml.learners.base import Learner, encode_labels
 from streamlearn.ml.metrics import ClassificationMetrics, RegressionMetrics
 

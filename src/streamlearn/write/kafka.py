@@ -21,7 +21,7 @@ import polars as pl
 from streamlearn.core.batch import Batch
 from streamlearn.core.errors import ConfigError
 from streamlearn.core.operator import Context, OutputTopic
-from streamlearn.decode.json_codec import encode_json
+from streamlearn.formats.json import encode_json
 from streamlearn.write.base import Sink, SinkOperator
 
 
