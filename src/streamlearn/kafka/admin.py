@@ -53,8 +53,9 @@ def topic_config(config: KafkaConfig, topic: str, timeout: float = 10.0) -> dict
     settings given when the topic was created (a topic created without any reports
     ``{}``), so a missing key means "the broker default" there.
     """
-    futures = _admin(config).describe_configs([ConfigResource("topic", topic)],
-                                              request_timeout=timeout)
+    admin = _admin(config)  # kept alive until the futures resolve
+    futures = admin.describe_configs([ConfigResource("topic", topic)],
+                                     request_timeout=timeout)
     out: dict[str, str] = {}
     for future in futures.values():
         try:
@@ -107,8 +108,8 @@ def ensure_topics(config: KafkaConfig, topics: Mapping[str, int] | Sequence[str]
 
 
 def delete_topics(config: KafkaConfig, topics: Sequence[str], timeout: float = 15.0) -> None:
-    for _, future in _admin(config).delete_topics(list(topics),
-                                                  request_timeout=timeout).items():
+    admin = _admin(config)  # kept alive until the futures resolve
+    for _, future in admin.delete_topics(list(topics), request_timeout=timeout).items():
         try:
             future.result(timeout)
         except KafkaException as exc:

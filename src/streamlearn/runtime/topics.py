@@ -159,8 +159,8 @@ def provision(kafka: KafkaConfig, *, inputs: Sequence[str],
     counts = {t: existing[t] for t in dict.fromkeys(inputs)}
     if co_partitioned and len(set(counts.values())) > 1:
         shown = ", ".join(f"{t!r} has {n}" for t, n in counts.items())
-        raise ConfigError(f"input topics must have the same partition count (partition p "
-                          f"of each is processed together): {shown}")
+        raise ConfigError(f"input topics must be co-partitioned (the same partition count: "
+                          f"partition p of each is processed together), but {shown}")
     default = max(counts.values(), default=1)
     wanted = dict(outputs)
     if state_topic is not None:
