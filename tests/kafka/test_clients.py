@@ -20,7 +20,7 @@ def test_unknown_setting_is_one_line_naming_it(make):
 def test_bad_value_names_setting_and_value():
     cfg = KafkaConfig(bootstrap_servers="127.0.0.1:1",
                       client_options={"auto.offset.reset": "sideways"})
-    with pytest.raises(ConfigError, match="invalid value 'sideways' for 'auto.offset.reset'"):
+    with pytest.raises(ConfigError, match=r"invalid value 'sideways' for 'auto\.offset\.reset'"):
         make_consumer(cfg, "g")
 
 

@@ -8,8 +8,12 @@ import uuid
 import pytest
 
 from streamlearn.core.errors import ConfigError
-from streamlearn.kafka.admin import ensure_topics, partition_count, topic_config, \
-    topic_partitions
+from streamlearn.kafka.admin import (
+    ensure_topics,
+    partition_count,
+    topic_config,
+    topic_partitions,
+)
 from streamlearn.runtime.topics import TopicSpec, provision
 
 pytestmark = pytest.mark.broker
