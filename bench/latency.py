@@ -173,6 +173,8 @@ def main() -> None:
     ap.add_argument("--extra", action="append", default=[], metavar="LABEL:ARGS",
                     help="another streamlearn variant with these peer arguments")
     ap.add_argument("--skip-quix", action="store_true", help="skip the Quix Streams peer")
+    ap.add_argument("--only", nargs="+", default=None, metavar="LABEL",
+                    help="run only these variants (e.g. floor)")
     ap.add_argument("--json", action="store_true", help="only the JSON result on stdout")
     args = ap.parse_args()
     log = (lambda *a: print(*a, file=sys.stderr, flush=True)) if args.json else print
@@ -188,6 +190,8 @@ def main() -> None:
         variants["quix"] = [quix_python(), str(HERE / "peers/quix_latency.py"),
                             "--fetch-wait-ms", str(args.fetch_wait_ms),
                             "--linger-ms", str(args.linger_ms)]
+    if args.only:
+        variants = {k: v for k, v in variants.items() if k in args.only}
     runs: dict[int, dict[str, list[dict]]] = {}
     with LocalBroker() as broker:
         for rate in args.rates:
@@ -213,7 +217,7 @@ def main() -> None:
             row[f"{label}_p99_ms"] = med(rs, "p99_ms")
             row[f"{label}_held"] = all(r["held"] for r in rs)
         for label in by:
-            if label != "floor" and row.get(f"{label}_p50_ms") is not None:
+            if label != "floor" and "floor" in by and row.get(f"{label}_p50_ms") is not None:
                 row[f"{'' if label == 'streamlearn' else label + '_'}added_p50_ms"] = round(
                     row[f"{label}_p50_ms"] - 2 * row["floor_p50_ms"], 1)
                 row[f"{'' if label == 'streamlearn' else label + '_'}added_p99_ms"] = round(

@@ -57,7 +57,10 @@ def main() -> None:
     sent_l, lat_l = [], []
     done = False
     while not done and time.time() < deadline:
-        msgs = consumer.consume(num_messages=10_000, timeout=0.05)
+        # consume(n, timeout) waits until n records or the timeout: what is queued at
+        # once, else block for the first record only (as streamlearn's BatchReader does)
+        msgs = (consumer.consume(num_messages=10_000, timeout=0)
+                or consumer.consume(num_messages=1, timeout=0.05))
         now = time.time_ns()
         if not msgs:
             continue
