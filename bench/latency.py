@@ -204,6 +204,8 @@ def main() -> None:
                         f"n {res['n']:,}  held {res['held']}  "
                         f"(quarters {res.get('first_quarter_p50_ms')} -> "
                         f"{res.get('last_quarter_p50_ms')})")
+                    if "trace" in res.get("pipeline", {}):
+                        log(f"    trace {json.dumps(res['pipeline']['trace'])}")
 
     def med(rs: list[dict], key: str) -> float | None:
         vals = [r[key] for r in rs if r.get(key) is not None]
