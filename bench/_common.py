@@ -175,8 +175,8 @@ def produce_interleaved(bootstrap: str, records: list[tuple[str, bytes, bytes]],
 
 def create_topics(bootstrap: str, topics: dict[str, int]) -> None:
     """Create topics (name -> partitions) that do not exist yet."""
-    from streamlearn.io.admin import ensure_topics
-    from streamlearn.io.kafka_config import KafkaConfig
+    from streamlearn.kafka.admin import ensure_topics
+    from streamlearn.kafka.config import KafkaConfig
 
     ensure_topics(KafkaConfig.for_local_broker(bootstrap), topics)
 

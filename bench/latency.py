@@ -48,7 +48,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from _common import create_topics, machine, quix_python  # noqa: E402
-from streamlearn.broker import LocalBroker  # noqa: E402
+from streamlearn.kafka.local_broker import LocalBroker  # noqa: E402
 
 
 def tail(f) -> bytes:
@@ -113,22 +113,27 @@ def measure(bootstrap: str, rate: int, args: argparse.Namespace,
         threading.Thread(target=lambda: [lines.put(x) for x in iter(meter.stdout.readline, b"")],
                          daemon=True).start()
         prime(bootstrap, src, lines, pipe, pipe_err)
-        start_at = time.time() + 0.5
+        prod = subprocess.Popen(
+            [py, str(HERE / "peers/latency_producer.py"), "--bootstrap", bootstrap,
+             "--topic", src, "--rate", str(rate), "--seconds", str(args.warmup + args.seconds),
+             "--linger-ms", str(args.linger_ms)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        procs.append(prod)
+        if prod.stdout.readline().strip() != b"ready":
+            raise RuntimeError(f"producer failed: {prod.stderr.read()[-2000:]}")
+        start_at = time.time() + 0.2
         lo, hi = start_at + args.warmup, start_at + args.warmup + args.seconds
         meter.stdin.write(f"{lo} {hi}\n".encode())
         meter.stdin.flush()
-        prod = subprocess.run(
-            [py, str(HERE / "peers/latency_producer.py"), "--bootstrap", bootstrap,
-             "--topic", src, "--rate", str(rate), "--seconds", str(args.warmup + args.seconds),
-             "--start-at", str(start_at), "--linger-ms", str(args.linger_ms)],
-            capture_output=True, timeout=args.warmup + args.seconds + 120)
+        pout, perr = prod.communicate(f"{start_at}\n".encode(),
+                                      timeout=args.warmup + args.seconds + 120)
         if prod.returncode != 0:
-            raise RuntimeError(f"producer failed: {prod.stderr.decode()[-2000:]}")
+            raise RuntimeError(f"producer failed: {perr.decode()[-2000:]}")
         meter.wait(timeout=args.grace + 60)
         if meter.returncode != 0:
             raise RuntimeError(f"measuring consumer failed: {tail(meter_err)}")
         res = json.loads(lines.get(timeout=10))
-        res["producer"] = json.loads(prod.stdout.decode().strip().splitlines()[-1])
+        res["producer"] = json.loads(pout.decode().strip().splitlines()[-1])
         if pipe is not None:
             pipe.send_signal(signal.SIGTERM)
             pout, _ = pipe.communicate(timeout=60)

@@ -2,12 +2,14 @@
 by its send time (``time.time_ns()`` as ASCII digits) so a consumer downstream can
 measure now - sent on every record that comes out (pipelines keep the input key).
 
-Sends from ``--start-at`` (epoch seconds) for ``--seconds`` at ``--rate`` records/s, in
-chunks of whatever is due (about every 1 ms), then flushes. Last stdout line: JSON.
+Sends from ``--start-at`` (epoch seconds, or read from stdin after printing ``ready``)
+for ``--seconds`` at ``--rate`` records/s, in chunks of whatever is due (about every
+1 ms), then flushes. Last stdout line: JSON.
 """
 
 import argparse
 import json
+import sys
 import time
 
 from confluent_kafka import Producer
@@ -21,7 +23,8 @@ def main() -> None:
     ap.add_argument("--topic", required=True)
     ap.add_argument("--rate", type=float, required=True)
     ap.add_argument("--seconds", type=float, required=True)
-    ap.add_argument("--start-at", type=float, required=True, help="epoch seconds")
+    ap.add_argument("--start-at", type=float, default=None,
+                    help="epoch seconds; default: print ready, then read it from stdin")
     ap.add_argument("--linger-ms", type=float, default=5.0)
     args = ap.parse_args()
     total = int(args.rate * args.seconds)
@@ -31,6 +34,9 @@ def main() -> None:
                          "log.connection.close": False})
     producer.list_topics(args.topic, timeout=10)  # connected before the clock starts
     sent, behind_max, n_pool = 0, 0.0, len(pool)
+    if args.start_at is None:  # set up (imports, data, connection): the clock starts now
+        print("ready", flush=True)
+        args.start_at = float(sys.stdin.readline())
     while time.time() < args.start_at:
         time.sleep(0.001)
     t0 = args.start_at

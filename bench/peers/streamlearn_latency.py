@@ -13,11 +13,7 @@ import signal
 
 import streamlearn as sl
 from streamlearn.data.s1 import TRADES_SCHEMA
-
-try:  # the Kafka modules are being moved from streamlearn.io to streamlearn.kafka
-    from streamlearn.kafka.config import KafkaConfig
-except ImportError:
-    from streamlearn.io.kafka_config import KafkaConfig
+from streamlearn.kafka.config import KafkaConfig
 
 
 def _value(v: str) -> int | float | str:
@@ -76,11 +72,13 @@ def _trace() -> dict[str, list[float]]:
     timestamps), how long processing and commits take (ms), batch sizes."""
     import time
 
-    from streamlearn.runtime import runner as mod
+    from streamlearn.kafka.reader import BatchReader
+    from streamlearn.runtime.runner import Runner
+    from streamlearn.runtime.tasks import Tasks
 
     got: dict[str, list[float]] = {"read_age_ms": [], "process_ms": [], "commit_ms": [],
                                    "batch_rows": []}
-    read, process, commit = mod.BatchReader.read, mod.Runner._process, mod.Runner._commit
+    read, process, commit = BatchReader.read, Tasks.process, Runner._commit
 
     def t_read(self, limit=None):
         groups = read(self, limit)
@@ -90,9 +88,9 @@ def _trace() -> dict[str, list[float]]:
             got["batch_rows"].append(len(msgs))
         return groups
 
-    def t_process(self, groups):
+    def t_process(self, groups, ctx):
         t = time.perf_counter()
-        process(self, groups)
+        process(self, groups, ctx)
         got["process_ms"].append((time.perf_counter() - t) * 1000)
 
     def t_commit(self, force=False):
@@ -100,7 +98,7 @@ def _trace() -> dict[str, list[float]]:
         commit(self, force)
         got["commit_ms"].append((time.perf_counter() - t) * 1000)
 
-    mod.BatchReader.read, mod.Runner._process, mod.Runner._commit = t_read, t_process, t_commit
+    BatchReader.read, Tasks.process, Runner._commit = t_read, t_process, t_commit
     return got
 
 
