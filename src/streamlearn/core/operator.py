@@ -102,6 +102,10 @@ class Context:
             sink = self.sinks[step] = spec.open(self)
         return sink
 
+    def observe_output(self, batch: Batch) -> None:
+        """A batch reached a sink: the runtime notes its end-to-end latency (offline:
+        nothing to note)."""
+
     def flush_sinks(self) -> None:
         """Make everything written to the sinks durable (the checkpoint calls this before
         committing offsets)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import time
 from collections import deque
 from itertools import count, repeat
 from operator import itemgetter
@@ -14,6 +15,7 @@ from streamlearn.core.batch import Batch
 from streamlearn.core.operator import Context
 from streamlearn.formats.json import encode_json
 from streamlearn.kafka.produce import produce, produce_all
+from streamlearn.runtime.stats import LATENCY_SAMPLES_PER_BATCH, RunStats
 
 _runs_frozen = 0
 _thresholds: tuple[int, int, int] | None = None
@@ -63,6 +65,8 @@ class KafkaContext(Context):
         self.pipeline = pipeline
         self.dead_letter_topic = dead_letter_topic
         self.produced: dict[str, int] = {}
+        #: the run's statistics, for the end-to-end latency of outputs (set by the runner)
+        self.stats: RunStats | None = None
         self.dead_count = 0
         self.dead_by_step: dict[str, int] = {}
 
@@ -97,6 +101,17 @@ class KafkaContext(Context):
     def _produce_slowly(self, topic: str, values: list[bytes], keys: list[bytes | None],
                         ids: list[bytes]) -> None:
         produce_all(self.producer, topic, values, keys, headers=([("sl-id", rid)] for rid in ids))
+
+    def observe_output(self, batch: Batch) -> None:
+        """End-to-end latency of outputs: now minus their input records' timestamps, on
+        at most ~1000 evenly spread rows per batch (reading a timestamp is a Python call
+        per record; a sample is as good for percentiles)."""
+        if self.stats is None or batch.origin is None or batch.rows is None or not batch.height:
+            return
+        rows = batch.rows
+        if len(rows) > LATENCY_SAMPLES_PER_BATCH:
+            rows = rows[:: len(rows) // LATENCY_SAMPLES_PER_BATCH]
+        self.stats.record_output_latency(batch.origin.timestamps(rows), time.time() * 1000)
 
     def dead_letter(self, batch: Batch, reasons: str | list[str], operator: str) -> None:
         n = batch.height

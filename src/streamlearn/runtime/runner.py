@@ -127,6 +127,7 @@ class Runner:
             if self.pipeline.stateful else None
         self.ctx = KafkaContext(self.producer, pipeline=opts.name,
                                 dead_letter_topic=opts.dead_letter_topic)
+        self.ctx.stats = self.stats
         self.reader = BatchReader(self.consumer, self.source, one_topic=len(self.topics) == 1)
         self.checkpoint = Checkpoint(self.tasks, self.ctx, self.consumer, self.producer,
                                      self.state, exactly_once=opts.exactly_once)

@@ -93,6 +93,7 @@ class _SinkStep(StatelessStep):
     def process(self, batch: Batch, ctx: Context) -> Batch | None:
         ctx.sink(self.name, self.spec).write(batch)
         ctx.rows_written += batch.height
+        ctx.observe_output(batch)
         return batch
 
 
