@@ -296,3 +296,26 @@ def test_seen_agrees_with_is_in_whichever_side_is_hashed():
     for n in (0, 1, 30, 1200, 4000):  # below and above the switch at len(learned) / 4
         ids = pl.Series([f"e{i}" for i in rng.integers(0, 10_000, n)], dtype=pl.String)
         assert _seen(ids, learned).to_list() == ids.is_in(learned.implode()).to_list()
+
+
+CLASSIFIERS = [m for m in __import__("tests.ml.test_learners", fromlist=["LEARNERS"]).LEARNERS
+               if m.task == "classification"]
+
+
+@pytest.mark.parametrize("model", CLASSIFIERS, ids=repr)
+@pytest.mark.parametrize("names", [("class_0", "class_1"), (False, True), (3, 7)],
+                         ids=["str", "bool", "int"])
+def test_every_classifier_takes_any_label_type_online(ctx, model, names):
+    """Issue 8 item 3: string labels crashed learners with probabilities ("labels mix
+    numbers and strings") at the first label scored after the first update."""
+    X, y = blobs(200)
+    ids = [f"e{i}" for i in range(200)]
+    named = [names[int(v)] for v in y]
+    step = op(model).build()
+    for s in range(0, 200, 50):
+        run(step, events(X[s:s + 50], ids[s:s + 50]), ctx)
+        run(step, labels(zip(ids[s:s + 50], named[s:s + 50], strict=True)), ctx)
+    report = step.report()
+    assert report["learned"] == 200 and report["n"] == 150
+    out = run(step, events(X, [f"again{i}" for i in range(200)]), ctx).data
+    assert (out["prediction"].to_list() == np.asarray(named, dtype=object)).mean() > 0.9

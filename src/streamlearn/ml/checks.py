@@ -174,6 +174,28 @@ def check_unseen_labels(learner: Learner) -> None:
     assert recall > 0.5, f"{learner!r}: the new class is not learned (recall {recall:.2f})"
 
 
+#: label sets every classifier must accept: strings, integers, booleans (any hashable works)
+LABEL_SETS: tuple[tuple, ...] = (("class_0", "class_1", "class_2"), (0, 1, 2), (False, True))
+
+
+def check_label_types(learner: Learner) -> None:
+    """String, integer and boolean labels all work, also given as an object array (as
+    Polars hands a string column to NumPy), and predictions are labels of that type."""
+    for labels in LABEL_SETS:
+        X, y = make_data("classification", labels=labels)
+        for as_given in (y, y.astype(object)):
+            model = learner.clone().learn_batch(X[:60], as_given[:60])
+            model.learn_batch(X[60:], as_given[60:])  # a second batch after the first
+            out = _outputs(model, X)
+            got = set(out["predict"].tolist())
+            assert got <= set(labels), f"{learner!r}: predicted {got} for labels {labels}"
+            assert {type(v) for v in out["predict"].tolist()} <= {type(v) for v in labels}, \
+                f"{learner!r}: predictions of labels {labels} changed type"
+            assert set(model.classes_.tolist()) == set(labels)
+            if "proba" in out:
+                assert out["proba"].shape == (len(X), len(labels))
+
+
 def check_deterministic(learner: Learner) -> None:
     """Two clones fed the same batches predict identically."""
     X, y = make_data(learner.task)
@@ -239,7 +261,7 @@ def learner_checks(learner: Learner) -> Iterator[tuple[str, Check]]:
                            check_empty_batch, check_nan_rows, check_deterministic,
                            check_snapshot_roundtrip, check_bad_input]
     if learner.task == "classification":
-        checks.append(check_unseen_labels)
+        checks += [check_unseen_labels, check_label_types]
     if learner.sequential:
         checks.append(check_chunk_invariance)
     for check in checks:
