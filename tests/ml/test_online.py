@@ -14,8 +14,12 @@ from sklearn.linear_model import SGDClassifier
 import streamlearn as sl
 from streamlearn.core.batch import Batch, Origin
 from streamlearn.core.errors import ConfigError
-from streamlearn.core.operator import Context
-from streamlearn.ml.learners import LogisticRegressionSGD, PassiveAggressive
+from streamlearn.core.operator import Context, OutputTopic
+from streamlearn.ml.learners import (
+    LogisticRegressionSGD,
+    PassiveAggressive,
+    PassiveAggressiveRegressor,
+)
 
 FEEDBACK = sl.read.from_kafka("labels")
 
@@ -37,8 +41,17 @@ class Spec:
         self.op = sl.ml.online_classifier(["x0", "x1"], model=model or PassiveAggressive(),
                                           feedback=FEEDBACK, name="ol", **kwargs)
 
+    @classmethod
+    def wrap(cls, operator):
+        spec = cls.__new__(cls)
+        spec.op = operator
+        return spec
+
     def build(self):
-        return sl.Pipeline.of(self.op).build().steps[0]
+        chain = sl.Pipeline.of(self.op).build()
+        step = chain.steps[0]
+        step.test_chain = chain  # labels go through the chain's side input, as at run time
+        return step
 
 
 op = Spec
@@ -65,6 +78,9 @@ def blobs(n, seed=0):
 
 
 def run(step, batch, ctx):
+    """Events into the step; label records through the feedback decoders first."""
+    if batch.origin is not None and batch.origin.topic == "labels":
+        return step.test_chain.push_side("labels", batch, ctx)
     return step.process(batch, ctx)
 
 
@@ -174,11 +190,13 @@ def test_bad_labels_go_to_the_dead_letters(ctx):
            b'{"y": 0}', b'{"event_id": "c", "y": 0}', b""]
     run(step, labels([], raw=raw), ctx)
     report = step.report()
-    assert report["learned"] == 2 and report["bad_labels"] == 4
+    # not JSON / empty: dead-lettered by the feedback decoder; no id or no label: by the step
+    assert report["learned"] == 2 and report["bad_labels"] == 2
     dead = ctx.dead_letters
     assert sum(d.batch.height for d in dead) == 4
-    assert {d.operator for d in dead} == {"ol"}
-    assert sorted(dead[0].batch.offsets().tolist()) == [1, 2, 3, 5]
+    assert {d.operator for d in dead} == {"ol", "ol.feedback/0-decode.json"}
+    offsets = sorted(o for d in dead for o in d.batch.offsets().tolist())
+    assert offsets == [1, 2, 3, 5]
 
 
 def test_events_without_the_columns_are_dead_lettered(ctx):
@@ -233,10 +251,9 @@ def test_regression_reports_mae_rmse_r2(ctx):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(500, 2))
     target = X @ np.array([2.0, -1.0]) + 0.5
-    spec = sl.ml.online_regressor(["x0", "x1"], model=PassiveAggressive(task="regression",
-                                                                          epsilon=0.0),
-                                  feedback=FEEDBACK, label="price")
-    step = spec.build()
+    spec = sl.ml.online_regressor(["x0", "x1"], model=PassiveAggressiveRegressor(epsilon=0.0),
+                                  feedback=FEEDBACK, label="price", name="ol")
+    step = Spec.wrap(spec).build()
     ids = [f"e{i}" for i in range(500)]
     for s in range(0, 500, 50):
         run(step, events(X[s:s + 50], ids[s:s + 50]), ctx)
@@ -272,12 +289,12 @@ def test_metrics_are_emitted_to_the_metrics_topic(ctx):
     sent = ctx.outputs["metrics"][0].data["metrics"][0]
     report = orjson.loads(sent)
     assert report["learned"] == 10 and report["partition"] == 0
-    assert op(metrics_topic="m").op.output_topics == ("m",)
+    assert op(metrics_topic="m").op.outputs() == (OutputTopic("m", partitions=1),)
 
 
 def test_configuration_errors_are_clear():
     with pytest.raises(ConfigError, match="regressor"):
-        sl.ml.online_classifier(["x"], model=PassiveAggressive(task="regression"),
+        sl.ml.online_classifier(["x"], model=PassiveAggressiveRegressor(),
                                 feedback=FEEDBACK)
     with pytest.raises(ConfigError, match="not a learner"):
         sl.ml.online_classifier(["x"], model=object(), feedback=FEEDBACK)
@@ -289,17 +306,19 @@ def test_configuration_errors_are_clear():
 
 
 def test_seen_agrees_with_is_in_whichever_side_is_hashed():
-    from streamlearn.ml.online import _seen
+    from streamlearn.join import RecentKeys
 
     rng = np.random.default_rng(5)
     learned = pl.Series([f"e{i}" for i in rng.permutation(5000)])
     for n in (0, 1, 30, 1200, 4000):  # below and above the switch at len(learned) / 4
         ids = pl.Series([f"e{i}" for i in rng.integers(0, 10_000, n)], dtype=pl.String)
-        assert _seen(ids, learned).to_list() == ids.is_in(learned.implode()).to_list()
+        recent = RecentKeys()
+        recent.remember(learned)
+        assert recent.seen(ids).to_list() == ids.is_in(learned.implode()).to_list()
 
 
 CLASSIFIERS = [m for m in __import__("tests.ml.test_learners", fromlist=["LEARNERS"]).LEARNERS
-               if m.task == "classification"]
+               if m.tags().role == "classifier"]
 
 
 @pytest.mark.parametrize("model", CLASSIFIERS, ids=repr)

@@ -15,7 +15,14 @@ A step receives a :class:`~streamlearn.core.batch.Batch` and returns a batch (or
 * ``snapshot() -> bytes`` / ``restore(bytes)``: the step's learned state, as an immutable
   value; ``None`` from ``snapshot`` means "stateless";
 * ``pending()``: rows held for later, which are re-read after a restart instead of being
-  snapshotted.
+  snapshotted;
+* ``process_side(port, batch, ctx)``: a batch of a side input (see below).
+
+Operators declare what they read and write besides the main stream, so the runtime can
+provision, route and commit from the declarations instead of asking for attributes:
+:meth:`Operator.inputs` lists :class:`SideInput` s (e.g. the labels of an online learner:
+a source and the operators that decode it), :meth:`Operator.outputs` the
+:class:`OutputTopic` s it writes to from inside its step (e.g. a learner's metrics).
 
 Anything a step cannot process goes to ``ctx.dead_letter`` with the reason: a pipeline
 never stops on bad input and never drops it silently.
@@ -25,6 +32,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -83,6 +91,59 @@ class Context:
         return sum(d.batch.height for d in self.dead_letters)
 
 
+@dataclass(frozen=True)
+class SideInput:
+    """A second input of an operator: records of ``pipeline``'s source, passed through its
+    operators (the decoders), then handed to the step's :meth:`Step.process_side`.
+
+    Parameters
+    ----------
+    port
+        The name the step knows this input by (``"feedback"``).
+    pipeline
+        A :class:`~streamlearn.core.pipeline.Pipeline` with a source and the operators
+        that turn its records into the batches the step expects.
+    mode
+        How partitions of the side input meet those of the main input:
+        ``"copartitioned"`` (partition *p* of both feeds the same step; the topics must
+        have the same partition count and be keyed alike).
+
+    Examples
+    --------
+    >>> import streamlearn as sl
+    >>> side = SideInput("feedback", sl.read.from_kafka("labels") | sl.decode.json())
+    >>> side.port, side.pipeline.source.topics, side.mode
+    ('feedback', ('labels',), 'copartitioned')
+    """
+
+    port: str
+    pipeline: Pipeline
+    mode: str = "copartitioned"
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        """The topics the side input reads (those of its pipeline's source)."""
+        return tuple(getattr(self.pipeline.source, "topics", ()))
+
+
+@dataclass(frozen=True)
+class OutputTopic:
+    """A topic an operator writes to from inside its step (not a pipeline sink).
+
+    ``partitions=None`` lets the runtime choose (one partition for a side stream such as
+    metrics); ``config`` holds topic settings for its creation.
+
+    Examples
+    --------
+    >>> OutputTopic("s4-metrics")
+    OutputTopic(topic='s4-metrics', partitions=None, config={})
+    """
+
+    topic: str
+    partitions: int | None = None
+    config: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+
 class Step(ABC):
     """The running logic of an operator for one partition."""
 
@@ -108,6 +169,15 @@ class Step(ABC):
     @abstractmethod
     def process(self, batch: Batch, ctx: Context) -> Batch | None:
         """Transform one batch."""
+
+    def process_side(self, port: str, batch: Batch, ctx: Context) -> Batch | None:
+        """Take a batch of the side input ``port`` (already through its decoders).
+
+        What it returns continues down the chain from the next step, like the output of
+        :meth:`process`. Only steps of operators that declare :meth:`Operator.inputs`
+        receive side batches.
+        """
+        raise NotImplementedError(f"step {self.name!r} declares no side input {port!r}")
 
     def on_timer(self, ctx: Context) -> Batch | None:
         return None
@@ -136,6 +206,14 @@ class Operator(ABC):
     @abstractmethod
     def build(self) -> Step:
         """Return a fresh step for one partition."""
+
+    def inputs(self) -> tuple[SideInput, ...]:
+        """Side inputs besides the main stream (none by default)."""
+        return ()
+
+    def outputs(self) -> tuple[OutputTopic, ...]:
+        """Topics written from inside the step besides the pipeline's sinks (none by default)."""
+        return ()
 
     def __or__(self, other: Any) -> Pipeline:
         from streamlearn.core.pipeline import Pipeline

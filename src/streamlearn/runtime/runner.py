@@ -105,8 +105,8 @@ class Runner:
         for op in self.pipeline.operators:
             if isinstance(op, ToKafka):
                 wanted[op.topic] = op.partitions or parts  # type: ignore[assignment]
-            for topic in getattr(op, "output_topics", ()):  # e.g. a learner's metrics
-                wanted.setdefault(topic, 1)
+            for out in op.outputs():  # e.g. a learner's metrics
+                wanted.setdefault(out.topic, out.partitions or 1)
         ensure_topics(self.kafka, {t: n for t, n in wanted.items()
                                    if partition_count(self.kafka, t) is None})
         if self.pipeline.stateful and partition_count(self.kafka, opts.state_topic) is None:
@@ -274,7 +274,10 @@ class Runner:
             origin = Origin.from_messages(topic, partition, msgs)
             n = len(msgs)
             batch = Batch(pl.DataFrame(height=n), origin, np.arange(n, dtype=np.int64))
-            chain.push(batch, self.ctx, self.entries.get(topic, 0))
+            if topic in self.entries:  # a side input: its decoders, then its step
+                chain.push_side(topic, batch, self.ctx)
+            else:
+                chain.push(batch, self.ctx)
             self.next_offsets[(topic, partition)] = int(origin.offsets[-1]) + 1
             self.dirty.add(partition)
             stats.records_in += n
