@@ -338,3 +338,57 @@ def test_every_classifier_takes_any_label_type_online(ctx, model, names):
     assert report["learned"] == 200 and report["n"] == 150
     out = run(step, events(X, [f"again{i}" for i in range(200)]), ctx).data
     assert (out["prediction"].to_list() == np.asarray(named, dtype=object)).mean() > 0.9
+
+
+def test_feedback_decoded_by_the_users_decoder(ctx):
+    """Issue 9: labels are decoded by the feedback pipeline's decoder (here string labels
+    by schema), then handed to the step through process_side."""
+    feedback = sl.read.from_kafka("labels") | sl.decode.json({"event_id": "string",
+                                                               "y": "string"})
+    spec = Spec.wrap(sl.ml.online_classifier(["x0", "x1"], model=PassiveAggressive(),
+                                             feedback=feedback, name="ol"))
+    (side,) = spec.op.inputs()
+    assert side.port == "feedback" and side.pipeline is feedback
+    step = spec.build()
+    X, y = blobs(20)
+    ids = [f"e{i}" for i in range(20)]
+    run(step, events(X, ids), ctx)
+    run(step, labels(zip(ids, [f"c{v}" for v in y.tolist()], strict=True)), ctx)
+    assert step.report()["learned"] == 20
+    assert step.models[None].classes_.dtype.kind == "U"
+
+
+def test_a_bare_source_gets_the_default_json_decoder():
+    (side,) = op().op.inputs()
+    assert [o.kind for o in side.pipeline.operators] == ["decode.json"]
+
+
+def test_offline_apply_with_label_frames():
+    """Pipeline.apply feeds side inputs after the events (labels come later)."""
+    X, y = blobs(200)
+    ids = [f"e{i}" for i in range(200)]
+    ev = pl.DataFrame({"event_id": ids, "x0": X[:, 0], "x1": X[:, 1]})
+    lab = pl.DataFrame({"event_id": ids[:100], "y": y[:100]})
+    p = sl.Pipeline.of(op().op)
+    ctx = Context()
+    out = p.apply(ev, side={"feedback": lab}, ctx=ctx)
+    assert out.height == 200 and out["prediction"].null_count() == 200
+    raw = pl.DataFrame({"value": [orjson.dumps({"event_id": i, "y": int(v)})
+                                  for i, v in zip(ids, y.tolist(), strict=True)]})
+    assert p.apply(ev, side={"feedback": raw}).height == 200  # raw records: decoded
+    with pytest.raises(ConfigError, match="side input"):
+        p.apply(ev, side={"nope": lab})
+
+
+def test_verbs_show_their_full_signature():
+    import inspect
+
+    for verb in (sl.ml.online_classifier, sl.ml.online_regressor, sl.ml.sequential_k_means,
+                 sl.ml.standard_scaler):
+        params = inspect.signature(verb).parameters.values()
+        assert all(p.kind is not p.VAR_KEYWORD for p in params), verb.__name__
+        assert ">>>" in verb.__doc__
+    assert {"key_by", "ttl", "max_pending", "metrics_topic", "name"} <= set(
+        inspect.signature(sl.ml.online_regressor).parameters)
+    assert {"distance", "init", "update_every", "output_distance"} <= set(
+        inspect.signature(sl.ml.sequential_k_means).parameters)
