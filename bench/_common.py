@@ -82,8 +82,9 @@ def produce(bootstrap: str, topic: str, values: list[bytes], keys: list | None =
             partitions: int = 1) -> None:
     from confluent_kafka import Producer
 
-    from streamlearn.io.admin import ensure_topics
-    from streamlearn.io.kafka_config import KafkaConfig
+    from streamlearn.kafka.admin import ensure_topics
+    from streamlearn.kafka.config import KafkaConfig
+    from streamlearn.kafka.produce import produce as produce_one
 
     config = KafkaConfig.for_local_broker(bootstrap)
     ensure_topics(config, {topic: partitions})
@@ -95,12 +96,7 @@ def produce(bootstrap: str, topic: str, values: list[bytes], keys: list | None =
             failed.append(err)
 
     for i, v in enumerate(values):
-        while True:
-            try:
-                producer.produce(topic, v, keys[i] if keys else None, on_delivery=report)
-                break
-            except BufferError:
-                producer.poll(0.05)
+        produce_one(producer, topic, v, keys[i] if keys else None, on_delivery=report)
     producer.flush(120)
     if failed:
         raise RuntimeError(f"{len(failed)} records not delivered: {failed[0]}")
@@ -157,8 +153,9 @@ def produce_interleaved(bootstrap: str, records: list[tuple[str, bytes, bytes]],
     ``topics``, so both topics fill in the order a live stream would have produced them."""
     from confluent_kafka import Producer
 
-    from streamlearn.io.admin import ensure_topics
-    from streamlearn.io.kafka_config import KafkaConfig
+    from streamlearn.kafka.admin import ensure_topics
+    from streamlearn.kafka.config import KafkaConfig
+    from streamlearn.kafka.produce import produce as produce_one
 
     config = KafkaConfig.for_local_broker(bootstrap)
     ensure_topics(config, dict.fromkeys(topics.values(), partitions))
@@ -170,12 +167,7 @@ def produce_interleaved(bootstrap: str, records: list[tuple[str, bytes, bytes]],
             failed.append(err)
 
     for kind, key, value in records:
-        while True:
-            try:
-                producer.produce(topics[kind], value, key, on_delivery=report)
-                break
-            except BufferError:
-                producer.poll(0.05)
+        produce_one(producer, topics[kind], value, key, on_delivery=report)
     producer.flush(120)
     if failed:
         raise RuntimeError(f"{len(failed)} records not delivered: {failed[0]}")

@@ -40,7 +40,7 @@ from _common import (  # noqa: E402
     run_variant,
     s4_stream,
 )
-from streamlearn.broker import LocalBroker  # noqa: E402
+from streamlearn.kafka.local_broker import LocalBroker  # noqa: E402
 
 
 def main() -> None:

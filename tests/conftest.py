@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from streamlearn.broker import LocalBroker
-from streamlearn.io.admin import ensure_topics
-from streamlearn.io.kafka_config import KafkaConfig
+from streamlearn.kafka.admin import ensure_topics
+from streamlearn.kafka.config import KafkaConfig
+from streamlearn.kafka.local_broker import LocalBroker
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 
 from confluent_kafka import Consumer, Producer
 
-from streamlearn.io.kafka_config import KafkaConfig
+from streamlearn.kafka.config import KafkaConfig
+from streamlearn.kafka.produce import produce as produce_one
 
 
 def produce(config: KafkaConfig, topic: str, values: Sequence[bytes | None],
@@ -16,13 +17,8 @@ def produce(config: KafkaConfig, topic: str, values: Sequence[bytes | None],
     failed: list[str] = []
     producer = Producer(config.producer_config())
     for i, v in enumerate(values):
-        while True:
-            try:
-                producer.produce(topic, v, keys[i] if keys is not None else None,
-                                 on_delivery=lambda e, m: failed.append(str(e)) if e else None)
-                break
-            except BufferError:
-                producer.poll(0.05)
+        produce_one(producer, topic, v, keys[i] if keys is not None else None,
+                on_delivery=lambda e, m: failed.append(str(e)) if e else None)
     assert producer.flush(30) == 0
     assert not failed, failed[:3]
 

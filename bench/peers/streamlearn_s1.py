@@ -6,7 +6,7 @@ import time
 
 import streamlearn as sl
 from streamlearn.data.s1 import s1_pipeline
-from streamlearn.io.kafka_config import KafkaConfig
+from streamlearn.kafka.config import KafkaConfig
 
 
 def main() -> None:

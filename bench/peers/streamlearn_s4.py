@@ -12,7 +12,7 @@ import threading
 import time
 
 import streamlearn as sl
-from streamlearn.io.kafka_config import KafkaConfig
+from streamlearn.kafka.config import KafkaConfig
 
 
 def combined(metrics: dict) -> dict:

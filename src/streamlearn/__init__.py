@@ -17,7 +17,8 @@ Compose operators with ``|`` and run them on Kafka, or apply them to a DataFrame
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from importlib.metadata import version
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -35,14 +36,28 @@ from streamlearn.core.errors import (
 )
 from streamlearn.core.operator import Context, Operator, Step
 from streamlearn.core.pipeline import Pipeline
-from streamlearn.io.kafka_config import KafkaConfig
+from streamlearn.kafka.config import KafkaConfig
 from streamlearn.ops.sql import Sql
 from streamlearn.ops.transform import Cast, Filter, Map, MapRecords, Select
 from streamlearn.runtime.options import RunOptions
-from streamlearn.runtime.runner import Runner, run
 from streamlearn.runtime.stats import RunStats
 
-__version__ = "0.1.0"
+if TYPE_CHECKING:
+    from streamlearn.runtime.runner import Runner, run
+
+__version__ = version("streamlearn")
+
+_LAZY = {"run": "streamlearn.runtime.runner", "Runner": "streamlearn.runtime.runner"}
+
+
+def __getattr__(name: str) -> Any:
+    # the runtime loads the Kafka client: only when a pipeline is run, never for
+    # building pipelines or applying them to a DataFrame
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'streamlearn' has no attribute {name!r}")
 
 
 def map(fn: Any, *, name: str | None = None) -> Map:

@@ -33,8 +33,8 @@ def start(
     state_dir: StateDir = None,
 ) -> None:
     """Start the local Kafka-protocol broker on loopback (memory storage)."""
-    from streamlearn.broker import start_background
     from streamlearn.core.errors import BrokerError
+    from streamlearn.kafka.local_broker import start_background
 
     try:
         info, started = start_background(default_state_dir(state_dir), port)
@@ -49,7 +49,7 @@ def start(
 @app.command()
 def stop(state_dir: StateDir = None) -> None:
     """Stop the local broker (its data, kept in memory, is gone)."""
-    from streamlearn.broker import stop_background
+    from streamlearn.kafka.local_broker import stop_background
 
     info = stop_background(default_state_dir(state_dir))
     if info is None:
@@ -64,7 +64,7 @@ def status(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show whether the local broker runs; exit code 1 when it does not."""
-    from streamlearn.broker import status as broker_status
+    from streamlearn.kafka.local_broker import status as broker_status
 
     info = broker_status(default_state_dir(state_dir))
     if json_out:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from streamlearn.io.kafka_config import KafkaConfig
+from streamlearn.kafka.config import KafkaConfig
 
 err_console = Console(stderr=True)
 
@@ -42,8 +42,8 @@ def kafka_config(bootstrap: str | None, options: list[str] | None = None,
         k, v = item.split("=", 1)
         extra[k.strip()] = v.strip()
     if bootstrap is None:
-        from streamlearn.broker import status
         from streamlearn.cli.broker_cmd import default_state_dir
+        from streamlearn.kafka.local_broker import status
 
         info = status(default_state_dir(state_dir))
         if info is None:

@@ -51,8 +51,8 @@ def demo(
     showing the live prequential accuracy, per-class F1 and the events waiting for labels
     (the metrics also stream to the `metrics` topic).
     """
-    from streamlearn.broker import LocalBroker
-    from streamlearn.io.kafka_config import KafkaConfig
+    from streamlearn.kafka.config import KafkaConfig
+    from streamlearn.kafka.local_broker import LocalBroker
 
     if scenario not in ("s1", "s4"):
         raise typer.BadParameter("must be s1 or s4", param_hint="--scenario")
@@ -96,7 +96,7 @@ def _run(config: Any, topics: dict[str, str], *, records: int | None, rate: floa
          bad_fraction: float, window: float, buffer_size: int, seed: int, console: Console,
          live: bool, name: str) -> dict[str, Any]:
     from streamlearn.data.s1 import s1_pipeline
-    from streamlearn.io.admin import ensure_topics
+    from streamlearn.kafka.admin import ensure_topics
     from streamlearn.runtime.runner import Runner
 
     ensure_topics(config, {topics["in"]: 1})
@@ -151,6 +151,7 @@ def _feed(config: Any, topic: str, records: int | None, rate: float, bad_fractio
     from confluent_kafka import Producer
 
     from streamlearn.data.trades import generate_trades
+    from streamlearn.kafka.produce import produce_all
 
     producer = Producer(config.producer_config())
     rng = random.Random(seed)
@@ -164,13 +165,7 @@ def _feed(config: Any, topic: str, records: int | None, rate: float, bad_fractio
         for i in range(len(values)):
             if bad_fraction and rng.random() < bad_fraction:
                 values[i] = rng.choice(BAD_RECORDS)
-        for v in values:
-            while True:
-                try:
-                    producer.produce(topic, v)
-                    break
-                except BufferError:
-                    producer.poll(0.05)
+        produce_all(producer, topic, values)
         producer.poll(0)
         total += n
         produced[0] = total

@@ -19,7 +19,7 @@ def run_s4(config: Any, topics: dict[str, str], *, records: int | None, rate: fl
            seed: int, console: Console, live: bool, name: str) -> dict[str, Any]:
     """Produce events and their late labels, run the S4 pipeline on them, report."""
     from streamlearn.data.s4 import s4_pipeline
-    from streamlearn.io.admin import ensure_topics
+    from streamlearn.kafka.admin import ensure_topics
     from streamlearn.runtime.options import RunOptions
     from streamlearn.runtime.runner import Runner
 
@@ -64,6 +64,7 @@ def _feed(config: Any, topics: dict[str, str], records: int | None, rate: float,
     from confluent_kafka import Producer
 
     from streamlearn.data.s4 import arrival_order
+    from streamlearn.kafka.produce import produce
 
     deadline = time.monotonic() + 60
     while not runner.stats.partitions and time.monotonic() < deadline and not stop.is_set():
@@ -75,12 +76,7 @@ def _feed(config: Any, topics: dict[str, str], records: int | None, rate: float,
     while not stop.is_set() and (records is None or total < records):
         n = chunk if records is None else min(chunk, records - total)
         for kind, key, value in arrival_order(n, start=total, seed=seed + part):
-            while True:
-                try:
-                    producer.produce(where[kind], value, key)
-                    break
-                except BufferError:
-                    producer.poll(0.05)
+            produce(producer, where[kind], value, key)
         producer.poll(0)
         part += 1
         total += n

@@ -20,7 +20,7 @@ def _file_records(path: Path) -> list[bytes]:
     if path.suffix.lower() == ".csv":
         import polars as pl
 
-        from streamlearn.io.json_codec import encode_json
+        from streamlearn.decode.json_codec import encode_json
 
         return encode_json(pl.read_csv(path))
     return [line for line in path.read_bytes().splitlines() if line.strip()]
@@ -40,7 +40,8 @@ def produce(
     """Produce records from a file or a demo generator into TOPIC."""
     from confluent_kafka import Producer
 
-    from streamlearn.io.admin import ensure_topics
+    from streamlearn.kafka.admin import ensure_topics
+    from streamlearn.kafka.produce import produce as produce_one
 
     if (file is None) == (generator is None):
         raise typer.BadParameter("give exactly one of --file or --generator")
@@ -71,12 +72,7 @@ def produce(
         step = 10_000
         for start in range(0, len(values), step):
             for v in values[start:start + step]:
-                while True:
-                    try:
-                        producer.produce(topic, v, on_delivery=report)
-                        break
-                    except BufferError:
-                        producer.poll(0.05)
+                produce_one(producer, topic, v, on_delivery=report)
             producer.poll(0)
             bar.update(task, advance=min(step, len(values) - start))
         producer.flush(60)

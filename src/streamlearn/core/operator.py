@@ -15,14 +15,7 @@ A step receives a :class:`~streamlearn.core.batch.Batch` and returns a batch (or
 * ``snapshot() -> bytes`` / ``restore(bytes)``: the step's learned state, as an immutable
   value; ``None`` from ``snapshot`` means "stateless";
 * ``pending()``: rows held for later, which are re-read after a restart instead of being
-  snapshotted;
-* ``process_side(port, batch, ctx)``: a batch of a side input (see below).
-
-Operators declare what they read and write besides the main stream, so the runtime can
-provision, route and commit from the declarations instead of asking for attributes:
-:meth:`Operator.inputs` lists :class:`SideInput` s (e.g. the labels of an online learner:
-a source and the operators that decode it), :meth:`Operator.outputs` the
-:class:`OutputTopic` s it writes to from inside its step (e.g. a learner's metrics).
+  snapshotted.
 
 Anything a step cannot process goes to ``ctx.dead_letter`` with the reason: a pipeline
 never stops on bad input and never drops it silently.
@@ -34,11 +27,43 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from streamlearn.core.batch import Batch
     from streamlearn.core.pipeline import Pipeline
+
+
+@dataclass(frozen=True)
+class OutputTopic:
+    """A topic an operator writes to, declared so the runtime can create it up front.
+
+    ``partitions=None`` means "as many as the pipeline's input" (keys keep their
+    partition); ``config`` is topic configuration such as ``{"cleanup.policy":
+    "compact"}``. An existing topic is used as it is.
+    """
+
+    topic: str
+    partitions: int | None = None
+    config: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class SideInput:
+    """A second input of an operator, besides the main stream (e.g. a learner's labels).
+
+    ``pipeline`` is the source and the operators that decode it
+    (``sl.read.from_kafka("labels") | sl.decode.json(...)``); its batches are handed to
+    the step's :meth:`Step.process_side` under ``port``. ``mode`` is
+    ``"copartitioned"`` (partition *p* of it meets partition *p* of the main input: same
+    partition count, keyed alike) or ``"broadcast"`` (every instance reads all of it: a
+    control or table topic).
+    """
+
+    port: str
+    pipeline: Pipeline
+    mode: str = "copartitioned"
 
 
 @dataclass
@@ -63,6 +88,37 @@ class Context:
         self.dead_letters: list[DeadLetter] = []
         self.outputs: dict[str, list[Batch]] = {}
         self.metrics: dict[str, Any] = {}
+        #: the sinks opened in this run, by step name (see :mod:`streamlearn.write.base`)
+        self.sinks: dict[str, Any] = {}
+        #: rows handed to sinks (the pipeline's output; side streams such as a learner's
+        #: metrics are not counted)
+        self.rows_written = 0
+
+    def sink(self, step: str, spec: Any) -> Any:
+        """The sink of step ``step``, opened with ``spec.open(self)`` on first use: one
+        per run, shared by every partition's step."""
+        sink = self.sinks.get(step)
+        if sink is None:
+            sink = self.sinks[step] = spec.open(self)
+        return sink
+
+    def flush_sinks(self) -> None:
+        """Make everything written to the sinks durable (the checkpoint calls this before
+        committing offsets)."""
+        for sink in self.sinks.values():
+            sink.flush()
+
+    def close_sinks(self) -> None:
+        """Close every sink (end of a run); the first error is raised after all closed."""
+        first: Exception | None = None
+        for sink in self.sinks.values():
+            try:
+                sink.close()
+            except Exception as exc:
+                first = first or exc
+        self.sinks.clear()
+        if first is not None:
+            raise first
 
     def now(self) -> float:
         """Seconds on a monotonic clock (injected, so tests advance time instead of sleeping)."""
@@ -89,59 +145,6 @@ class Context:
     @property
     def dead_lettered(self) -> int:
         return sum(d.batch.height for d in self.dead_letters)
-
-
-@dataclass(frozen=True)
-class SideInput:
-    """A second input of an operator: records of ``pipeline``'s source, passed through its
-    operators (the decoders), then handed to the step's :meth:`Step.process_side`.
-
-    Parameters
-    ----------
-    port
-        The name the step knows this input by (``"feedback"``).
-    pipeline
-        A :class:`~streamlearn.core.pipeline.Pipeline` with a source and the operators
-        that turn its records into the batches the step expects.
-    mode
-        How partitions of the side input meet those of the main input:
-        ``"copartitioned"`` (partition *p* of both feeds the same step; the topics must
-        have the same partition count and be keyed alike).
-
-    Examples
-    --------
-    >>> import streamlearn as sl
-    >>> side = SideInput("feedback", sl.read.from_kafka("labels") | sl.decode.json())
-    >>> side.port, side.pipeline.source.topics, side.mode
-    ('feedback', ('labels',), 'copartitioned')
-    """
-
-    port: str
-    pipeline: Pipeline
-    mode: str = "copartitioned"
-
-    @property
-    def topics(self) -> tuple[str, ...]:
-        """The topics the side input reads (those of its pipeline's source)."""
-        return tuple(getattr(self.pipeline.source, "topics", ()))
-
-
-@dataclass(frozen=True)
-class OutputTopic:
-    """A topic an operator writes to from inside its step (not a pipeline sink).
-
-    ``partitions=None`` lets the runtime choose (one partition for a side stream such as
-    metrics); ``config`` holds topic settings for its creation.
-
-    Examples
-    --------
-    >>> OutputTopic("s4-metrics")
-    OutputTopic(topic='s4-metrics', partitions=None, config={})
-    """
-
-    topic: str
-    partitions: int | None = None
-    config: Mapping[str, str] = field(default_factory=dict, hash=False)
 
 
 class Step(ABC):
@@ -171,12 +174,9 @@ class Step(ABC):
         """Transform one batch."""
 
     def process_side(self, port: str, batch: Batch, ctx: Context) -> Batch | None:
-        """Take a batch of the side input ``port`` (already through its decoders).
-
-        What it returns continues down the chain from the next step, like the output of
-        :meth:`process`. Only steps of operators that declare :meth:`Operator.inputs`
-        receive side batches.
-        """
+        """A batch of the side input ``port`` (see :class:`SideInput`), already decoded
+        by its pipeline; what it returns continues down the chain like an output of
+        :meth:`process`."""
         raise NotImplementedError(f"step {self.name!r} declares no side input {port!r}")
 
     def on_timer(self, ctx: Context) -> Batch | None:
@@ -208,11 +208,11 @@ class Operator(ABC):
         """Return a fresh step for one partition."""
 
     def inputs(self) -> tuple[SideInput, ...]:
-        """Side inputs besides the main stream (none by default)."""
+        """Inputs this operator reads besides the main stream (none by default)."""
         return ()
 
     def outputs(self) -> tuple[OutputTopic, ...]:
-        """Topics written from inside the step besides the pipeline's sinks (none by default)."""
+        """Topics this operator writes to (none by default), provisioned at start-up."""
         return ()
 
     def __or__(self, other: Any) -> Pipeline:

@@ -24,13 +24,28 @@ import polars as pl
 
 from streamlearn.core.batch import Batch
 from streamlearn.core.errors import ConfigError
-from streamlearn.core.operator import Context, Operator, SideInput, Step
+from streamlearn.core.operator import Context, Operator, OutputTopic, SideInput, Step
 
 
 class Source:
-    """Marker base class of pipeline sources (``read.from_kafka``...)."""
+    """Base class of pipeline sources (``sl.read.from_kafka``...): the topics to read.
+
+    A source is a declaration, not a client: the runtime reads it (see
+    :mod:`streamlearn.read.base` for the settings a Kafka source carries).
+    """
 
     kind = "source"
+    topics: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where the records of a side-input topic go: through ``decode`` (the side input's
+    own operators), then to ``step``'s :meth:`Step.process_side` under ``port``."""
+
+    step: int
+    port: str
+    decode: Pipeline
 
 
 @dataclass(frozen=True)
@@ -64,50 +79,82 @@ class Pipeline:
 
     # -- naming ---------------------------------------------------------------------
     def step_names(self) -> list[str]:
-        """Stable step names: the user's ``name=`` or ``<position>-<kind>``.
+        """Step names: the user's ``name=``, else derived from the operator kind.
 
-        Names key the operator state in the state topic, so they must not change
-        between runs of the same pipeline; give stateful operators explicit names if the
-        pipeline may be edited while its state is kept.
+        Names key the operator state in the state topic, so a stateful step's name must
+        not change when the pipeline is edited: it is its kind (``ml.sequential_k_means``),
+        numbered from the second of a kind (``ml.sequential_k_means-2``), never its
+        position, so inserting a stateless step leaves every state key as it was. Stateless
+        steps are named ``<position>-<kind>``. Give stateful steps explicit names when a
+        pipeline may hold two of a kind.
+
+        Examples
+        --------
+        >>> import polars as pl, streamlearn as sl
+        >>> p = sl.filter(pl.col("x") > 0) | sl.ml.sequential_k_means(["x"], k=2)
+        >>> p.step_names()
+        ['0-filter', 'ml.sequential_k_means']
         """
         names = []
+        seen: dict[str, int] = {}
         for i, op in enumerate(self.operators):
-            names.append(op.name or f"{i}-{op.kind}")
+            if op.name:
+                names.append(op.name)
+            elif op.stateful:
+                seen[op.kind] = seen.get(op.kind, 0) + 1
+                names.append(op.kind if seen[op.kind] == 1 else f"{op.kind}-{seen[op.kind]}")
+            else:
+                names.append(f"{i}-{op.kind}")
         if len(set(names)) != len(names):
-            raise ConfigError(f"step names must be unique, got {names}")
+            dup = sorted({n for n in names if names.count(n) > 1})
+            raise ConfigError(f"step names must be unique; {dup} appear more than once "
+                              "(give the steps name=...)")
         return names
 
+    def stateful_steps(self) -> list[str]:
+        """Names of the steps whose state is snapshotted."""
+        return [n for n, op in zip(self.step_names(), self.operators, strict=True)
+                if op.stateful]
+
     def build(self) -> Chain:
-        """Fresh steps for one partition (and for the side pipelines of its inputs)."""
+        """Fresh steps for one partition (and for each side input's operators)."""
         steps = []
         for name, op in zip(self.step_names(), self.operators, strict=True):
             step = op.build()
             step.name = name
             steps.append(step)
         sides = {}
-        for topic, (i, side) in self.side_inputs().items():
-            chain = side.pipeline.build()
-            for step in chain.steps:  # names key state and dead letters: owner-qualified
-                step.name = f"{steps[i].name}.{side.port}/{step.name}"
-            sides[topic] = _Side(i, side.port, chain)
+        for topic, route in self.routes().items():
+            sides[topic] = (route.step, route.port, route.decode.build())
         return Chain(steps, sides)
 
-    def side_inputs(self) -> dict[str, tuple[int, SideInput]]:
-        """Topic -> (position of the step that declared it, the side input)."""
-        found: dict[str, tuple[int, SideInput]] = {}
+    # -- declared inputs and outputs ------------------------------------------------
+    def routes(self) -> dict[str, Route]:
+        """Side-input topics and where their records go (from ``Operator.inputs()``)."""
+        routes: dict[str, Route] = {}
         for i, op in enumerate(self.operators):
             for side in op.inputs():
-                for topic in side.topics:
-                    if topic in found:
-                        raise ConfigError(f"topic {topic!r} is a side input of two steps")
-                    found[topic] = (i, side)
-        return found
+                src = side.pipeline.source
+                if src is None or not src.topics:
+                    raise ConfigError(f"side input {side.port!r} of {op.kind} has no source "
+                                      "(e.g. sl.read.from_kafka('labels'))")
+                if side.pipeline.routes() or side.pipeline.stateful:
+                    raise ConfigError(f"side input {side.port!r} of {op.kind}: its operators "
+                                      "must be stateless and have no inputs of their own")
+                for topic in src.topics:
+                    if topic in routes or (self.source is not None
+                                           and topic in self.source.topics):
+                        raise ConfigError(f"topic {topic!r} is read twice by the pipeline")
+                    routes[topic] = Route(i, side.port, side.pipeline)
+        return routes
 
-    def entry_points(self) -> dict[str, int]:
-        """Side-input topics and the position of the step they feed (see
-        :meth:`Chain.push_side`): their records go through their own decoders, not the
-        first steps of this pipeline."""
-        return {topic: i for topic, (i, _) in self.side_inputs().items()}
+    def side_inputs(self) -> list[SideInput]:
+        """Every side input declared by the operators, in pipeline order."""
+        return [side for op in self.operators for side in op.inputs()]
+
+    def outputs(self) -> list[OutputTopic]:
+        """Every topic the operators declare they write."""
+        return [out for op in self.operators for out in op.outputs()]
 
     @property
     def stateful(self) -> bool:
@@ -152,22 +199,14 @@ def _split(df: pl.DataFrame, batch_size: int | None) -> Iterable[Batch]:
         yield Batch.from_frame(df.slice(start, batch_size), first_offset=start)
 
 
-@dataclass
-class _Side:
-    """A side input of a chain: the step it feeds, its port, and its decoders' chain."""
-
-    index: int
-    port: str
-    chain: Chain
-
-
 class Chain:
     """The built steps of one partition, pushing batches through in order."""
 
-    def __init__(self, steps: Sequence[Step], sides: Mapping[str, _Side] | None = None) -> None:
+    def __init__(self, steps: Sequence[Step],
+                 sides: dict[str, tuple[int, str, Chain]] | None = None) -> None:
         self.steps = list(steps)
-        #: side-input topic -> where its batches go (see :meth:`push_side`)
-        self.sides = dict(sides or {})
+        #: side-input topic -> (step index, port, the side input's own built operators)
+        self.sides = sides or {}
         #: rows that went into / came out of each step (rows dropped by filters, held in
         #: buffers or dead-lettered are the difference)
         self.rows_in = [0] * len(self.steps)
@@ -183,31 +222,37 @@ class Chain:
                 self.rows_out[i] += batch.height
         return batch
 
-    def push_side(self, topic: str, batch: Batch | None, ctx: Context) -> Batch | None:
-        """A batch of side-input ``topic``: through its decoders, then to the step that
-        declared it (:meth:`Step.process_side`); what that returns goes on down the chain."""
-        side = self.sides[topic]
-        decoded = side.chain.push(batch, ctx)
+    def push_side(self, topic: str, batch: Batch, ctx: Context) -> Batch | None:
+        """A batch of a side-input topic: through its own operators, then to the step
+        that declared it; what that step returns continues down the chain."""
+        i, port, decode = self.sides[topic]
+        self.rows_in[i] += batch.height
+        decoded = decode.push(batch, ctx)
         if decoded is None or decoded.height == 0:
             return None
-        return self._into_side(side, decoded, ctx)
-
-    def _into_side(self, side: _Side, batch: Batch, ctx: Context) -> Batch | None:
-        self.rows_in[side.index] += batch.height
-        out = self.steps[side.index].process_side(side.port, batch, ctx)
-        self._emitted(side.index, out)
-        return self.push(out, ctx, side.index + 1)
+        out = self.steps[i].process_side(port, decoded, ctx)
+        if out is None or out.height == 0:
+            return None
+        self.rows_out[i] += out.height
+        return self.push(out, ctx, i + 1)
 
     def push_port(self, port: str, batch: Batch, ctx: Context, *,
                   decoded: bool = False) -> Batch | None:
-        """:meth:`push_side` by port name (offline); ``decoded`` skips the decoders."""
-        topic = next((t for t, s in self.sides.items() if s.port == port), None)
+        """:meth:`push_side` by port name (offline); ``decoded`` skips the side input's
+        operators (the batch is already what they would make of the records)."""
+        topic = next((t for t, (_, p, _) in self.sides.items() if p == port), None)
         if topic is None:
             raise ConfigError(f"no step has a side input {port!r}; ports: "
-                              f"{sorted({s.port for s in self.sides.values()})}")
+                              f"{sorted({p for _, p, _ in self.sides.values()})}")
         if not decoded:
             return self.push_side(topic, batch, ctx)
-        return self._into_side(self.sides[topic], batch, ctx)
+        i = self.sides[topic][0]
+        self.rows_in[i] += batch.height
+        out = self.steps[i].process_side(port, batch, ctx)
+        if out is None or out.height == 0:
+            return None
+        self.rows_out[i] += out.height
+        return self.push(out, ctx, i + 1)
 
     def _emitted(self, i: int, batch: Batch | None) -> None:
         if batch is not None:
@@ -225,7 +270,8 @@ class Chain:
         restart (see :meth:`Step.pending`).
         """
         oldest: dict[tuple[str, int], int] = {}
-        for step in self.steps:
+        side_steps = [st for _, _, c in self.sides.values() for st in c.steps]
+        for step in [*self.steps, *side_steps]:
             for b in step.pending():
                 if b.origin is None or not len(b.origin):
                     continue
@@ -240,8 +286,7 @@ class Chain:
     def rows_removed(self) -> int:
         """Rows the steps took in and did not pass on: filtered out, dead-lettered, or
         still held in a buffer (a window, a model's warm-up)."""
-        return sum(self.rows_in) - sum(self.rows_out) + sum(
-            s.chain.rows_removed for s in self.sides.values())
+        return sum(self.rows_in) - sum(self.rows_out)
 
     def tick(self, ctx: Context) -> list[Batch]:
         """Give every step its timer call; returns what came out of the last step."""
@@ -279,18 +324,15 @@ class Chain:
         return out
 
     def snapshot(self) -> dict[str, bytes]:
-        """State of every stateful step (side-input decoders included), by step name."""
+        """State of every stateful step, by step name."""
         snaps = {}
-        for step in self._all_steps():
+        for step in self.steps:
             blob = step.snapshot()
             if blob is not None:
                 snaps[step.name] = blob
         return snaps
 
-    def _all_steps(self) -> list[Step]:
-        return self.steps + [s for side in self.sides.values() for s in side.chain.steps]
-
     def restore(self, snaps: dict[str, bytes]) -> None:
-        for step in self._all_steps():
+        for step in self.steps:
             if step.name in snaps:
                 step.restore(snaps[step.name])

@@ -14,9 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-import duckdb
-
 from streamlearn.core.batch import Batch
+from streamlearn.core.extras import require
 from streamlearn.core.operator import Context, Operator, Step
 
 _ROW = "__sl_row"
@@ -46,14 +45,15 @@ class _SqlStep(Step):
     def __init__(self, query: str) -> None:
         self.query = _PLACEHOLDER.sub("__sl_batch", query)
         # one connection per step: DuckDB connections are not shared across threads
-        self.con = duckdb.connect()
+        self._duckdb = require("duckdb", extra="sql", feature="sl.sql")
+        self.con = self._duckdb.connect()
 
     def process(self, batch: Batch, ctx: Context) -> Batch | None:
         df = batch.data.with_row_index(_ROW)
         self.con.register("__sl_batch", df.to_arrow())
         try:
             out = self.con.sql(self.query).pl()
-        except duckdb.Error as exc:
+        except self._duckdb.Error as exc:
             ctx.dead_letter(batch, f"SQL error: {exc}", self.name)
             return None
         finally:

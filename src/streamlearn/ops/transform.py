@@ -16,7 +16,7 @@ import polars as pl
 from streamlearn.core.batch import Batch
 from streamlearn.core.errors import ConfigError
 from streamlearn.core.operator import Context, Operator, StatelessStep, Step
-from streamlearn.io.json_codec import parse_schema
+from streamlearn.decode.json_codec import parse_schema
 
 Exprs = pl.Expr | Sequence[pl.Expr] | Mapping[str, pl.Expr]
 

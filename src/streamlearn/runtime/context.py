@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import time
 from collections import deque
 from itertools import count, repeat
 from operator import itemgetter
@@ -13,7 +12,8 @@ from confluent_kafka import Producer
 
 from streamlearn.core.batch import Batch
 from streamlearn.core.operator import Context
-from streamlearn.io.json_codec import encode_json
+from streamlearn.decode.json_codec import encode_json
+from streamlearn.kafka.produce import produce, produce_all
 
 _runs_frozen = 0
 _thresholds: tuple[int, int, int] | None = None
@@ -96,17 +96,7 @@ class KafkaContext(Context):
 
     def _produce_slowly(self, topic: str, values: list[bytes], keys: list[bytes | None],
                         ids: list[bytes]) -> None:
-        # a produce() that raised BufferError enqueued nothing; the ones before it did
-        start = time.monotonic()
-        for value, key, rid in zip(values, keys, ids, strict=True):
-            while True:
-                try:
-                    self.producer.produce(topic, value, key, headers=[("sl-id", rid)])
-                    break
-                except BufferError:
-                    self.producer.poll(0.05)
-                    if time.monotonic() - start > 600:
-                        raise
+        produce_all(self.producer, topic, values, keys, headers=([("sl-id", rid)] for rid in ids))
 
     def dead_letter(self, batch: Batch, reasons: str | list[str], operator: str) -> None:
         n = batch.height
@@ -133,13 +123,7 @@ class KafkaContext(Context):
             headers = [("sl-error", reason.encode()), ("sl-operator", ob), ("sl-topic", tb),
                        ("sl-partition", part), ("sl-offset", str(off).encode()),
                        ("sl-pipeline", pb)]
-            while True:
-                try:
-                    self.producer.produce(self.dead_letter_topic, value, key,
-                                          headers=headers)
-                    break
-                except BufferError:
-                    self.producer.poll(0.05)
+            produce(self.producer, self.dead_letter_topic, value, key, headers=headers)
         self.dead_count += n
         self.dead_by_step[operator] = self.dead_by_step.get(operator, 0) + n
 

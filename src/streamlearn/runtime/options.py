@@ -32,6 +32,12 @@ class RunOptions:
         Default ``<name>.dlq`` and ``<name>.state``.
     tick_interval
         Seconds between timer calls to the operators (processing-time windows).
+    transactional_id
+        Exactly-once only; default ``<name>-0``.
+    reset_state
+        Names of stateful steps whose saved state is dropped at start (they start
+        fresh); needed when a step was renamed, added or removed while its pipeline
+        kept state (``streamlearn run --reset-state STEP``).
 
     Examples
     --------
@@ -44,10 +50,11 @@ class RunOptions:
     commit_interval: float = 1.0
     max_records: int | None = None
     idle_timeout: float | None = None
-    dead_letter_topic: str | None = None
-    state_topic: str | None = None
+    dead_letter_topic: str = ""
+    state_topic: str = ""
     tick_interval: float = 0.1
-    transactional_id: str | None = None
+    transactional_id: str = ""
+    reset_state: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.delivery not in DELIVERY_MODES:
@@ -56,10 +63,14 @@ class RunOptions:
             raise ConfigError("commit_interval and tick_interval must be > 0")
         if self.max_records is not None and self.max_records < 0:
             raise ConfigError("max_records must be >= 0")
-        if self.dead_letter_topic is None:
+        # resolved once, here: every later reader sees plain strings
+        if not self.dead_letter_topic:
             object.__setattr__(self, "dead_letter_topic", f"{self.name}.dlq")
-        if self.state_topic is None:
+        if not self.state_topic:
             object.__setattr__(self, "state_topic", f"{self.name}.state")
+        if not self.transactional_id:
+            object.__setattr__(self, "transactional_id", f"{self.name}-0")
+        object.__setattr__(self, "reset_state", tuple(self.reset_state))
 
     @property
     def exactly_once(self) -> bool:

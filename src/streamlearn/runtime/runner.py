@@ -1,20 +1,14 @@
-"""The run loop: consume batches, push them through each partition's steps, commit.
+"""The run loop: read batches, hand them to the partitions' tasks, checkpoint.
 
-Delivery and state, in order, at every commit (every ``commit_interval`` seconds, on
-partition revocation and at the end of a run):
+One :class:`Runner` is one member of the pipeline's consumer group. It works from the
+pipeline's declarations alone: the source's topics and the operators' side inputs are
+what it subscribes to, their declared output topics are what it provisions, and the
+sinks they open are what the checkpoint flushes. The parts:
 
-at-least-once
-    1. flush the producer: every output and dead letter so far is acknowledged;
-    2. write the snapshot of every partition that processed records, with the input
-       offsets it reflects, to the state topic (flushed);
-    3. commit those offsets to the consumer group.
-    A crash between 1 and 2 repeats some outputs (each carries its ``sl-id`` header for
-    idempotent sinks); between 2 and 3 nothing is repeated, because a restart resumes
-    from the snapshot's offsets, not the group's. The model never learns a record twice.
-
-exactly-once
-    Outputs, dead letters, snapshots and offsets go in one Kafka transaction per commit;
-    readers with ``isolation.level=read_committed`` see each output exactly once.
+- :mod:`streamlearn.runtime.tasks`: the per-partition chains (build, restore, retire);
+- :mod:`streamlearn.runtime.checkpoint`: the at-least-once and exactly-once commits;
+- :mod:`streamlearn.runtime.align`: co-partitioned inputs handed over in timestamp order;
+- :mod:`streamlearn.runtime.state_store`: partition snapshots on the state topic.
 
 On partition assignment, each partition's newest snapshot is restored *before* its first
 batch and the partition is positioned at the snapshot's offsets.
@@ -26,24 +20,26 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-import numpy as np
-import polars as pl
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
-from streamlearn.core.batch import Batch, Origin
-from streamlearn.core.errors import ConfigError, KafkaError
-from streamlearn.core.pipeline import Chain, Pipeline
-from streamlearn.io.admin import ensure_topics, partition_count
-from streamlearn.io.kafka_config import KafkaConfig
-from streamlearn.io.kafka_sink import ToKafka
-from streamlearn.io.kafka_source import BatchReader, FromKafka
+from streamlearn.core.errors import ConfigError
+from streamlearn.core.pipeline import Pipeline
+from streamlearn.kafka.admin import ensure_topics, partition_count
+from streamlearn.kafka.config import KafkaConfig
+from streamlearn.kafka.reader import BatchReader
 from streamlearn.runtime.align import Aligner
+from streamlearn.runtime.broadcast import Broadcasts
+from streamlearn.runtime.checkpoint import Checkpoint
 from streamlearn.runtime.context import KafkaContext, freeze_long_lived, release_long_lived
 from streamlearn.runtime.options import RunOptions
-from streamlearn.runtime.state_store import Snapshot, StateStore
+from streamlearn.runtime.state_store import StateStore
 from streamlearn.runtime.stats import RunStats
+from streamlearn.runtime.tasks import Group, Tasks
+
+if TYPE_CHECKING:
+    from streamlearn.read.kafka import FromKafka
 
 log = logging.getLogger("streamlearn.runtime")
 Progress = Callable[[RunStats], None]
@@ -64,28 +60,34 @@ class Runner:
     def __init__(self, pipeline: Pipeline, *, kafka: KafkaConfig | str | None = None,
                  options: RunOptions | None = None, on_progress: Progress | None = None,
                  progress_interval: float = 0.5) -> None:
-        if not isinstance(pipeline.source, FromKafka):
-            raise ConfigError("the pipeline must start with sl.read.from_kafka(...)")
+        if pipeline.source is None:
+            raise ConfigError("the pipeline must start with a source, e.g. "
+                              "sl.read.from_kafka('topic') | ...")
         self.pipeline = pipeline
-        self.source: FromKafka = pipeline.source
+        self.source = cast("FromKafka", pipeline.source)
         self.options = options or RunOptions()
         self.kafka = resolve_kafka(self.source.kafka or kafka)
         self.group = self.source.group or self.options.name
         self.on_progress = on_progress
         self.progress_interval = progress_interval
         self.stats = RunStats()
-        self.chains: dict[int, Chain] = {}
-        self.next_offsets: dict[tuple[str, int], int] = {}
-        self.dirty: set[int] = set()
+        self.tasks = Tasks(pipeline, self.stats, reset_state=self.options.reset_state)
         self._stop = False
         self._drain = False
-        self._retired_removed = 0
-        pipeline.step_names()  # validates names before anything starts
-        self.entries = pipeline.entry_points()
-        self.sink_topics = {op.topic for op in pipeline.operators if isinstance(op, ToKafka)}
-        self.topics = list(dict.fromkeys([*self.source.topics, *self.entries]))
+        broadcast: list[str] = []
+        copartitioned: list[str] = []
+        for side in pipeline.side_inputs():
+            if side.mode not in ("copartitioned", "broadcast"):
+                raise ConfigError(f"side input {side.port!r}: mode must be 'copartitioned' "
+                                  f"or 'broadcast', not {side.mode!r}")
+            topics = side.pipeline.source.topics  # type: ignore[union-attr]
+            (broadcast if side.mode == "broadcast" else copartitioned).extend(topics)
+        self.broadcast_topics = broadcast
+        self.side_topics = copartitioned
+        self.topics = list(dict.fromkeys([*self.source.topics, *self.side_topics]))
+        self.broadcasts: Broadcasts | None = None
         # events and their labels (or any co-partitioned inputs): align by timestamp
-        self.aligner = Aligner(self.topics, first=list(self.entries)) \
+        self.aligner = Aligner(self.topics, first=self.side_topics) \
             if len(self.topics) > 1 else None
         self.paused: set[tuple[str, int]] = set()
 
@@ -101,16 +103,18 @@ class Runner:
                 f"input topics must be co-partitioned (same partition count, keyed alike), "
                 f"got {counts}: partition p of each topic is processed together")
         parts = next(iter(counts.values()))
-        wanted: dict[str, int] = {opts.dead_letter_topic: 1}  # type: ignore[dict-item]
-        for op in self.pipeline.operators:
-            if isinstance(op, ToKafka):
-                wanted[op.topic] = op.partitions or parts  # type: ignore[assignment]
-            for out in op.outputs():  # e.g. a learner's metrics
-                wanted.setdefault(out.topic, out.partitions or 1)
+        wanted: dict[str, int] = {opts.dead_letter_topic: 1}
+        for out in self.pipeline.outputs():
+            wanted.setdefault(out.topic, out.partitions or parts or 1)
         ensure_topics(self.kafka, {t: n for t, n in wanted.items()
                                    if partition_count(self.kafka, t) is None})
+        broadcast = {t: partition_count(self.kafka, t) for t in self.broadcast_topics}
+        if any(n is None for n in broadcast.values()):
+            raise ConfigError("broadcast input topic(s) "
+                              f"{[t for t, n in broadcast.items() if n is None]} do not exist")
+        self._broadcast_partitions = {t: int(n or 0) for t, n in broadcast.items()}
         if self.pipeline.stateful and partition_count(self.kafka, opts.state_topic) is None:
-            ensure_topics(self.kafka, {opts.state_topic: 1},  # type: ignore[dict-item]
+            ensure_topics(self.kafka, {opts.state_topic: 1},
                           config_overrides={"cleanup.policy": "compact"})
 
     def _make_clients(self) -> None:
@@ -125,64 +129,56 @@ class Runner:
                                  "queue.buffering.max.messages": 1_000_000}
         if opts.exactly_once:
             cconf["isolation.level"] = "read_committed"
-            pconf["transactional.id"] = opts.transactional_id or f"{opts.name}-0"
+            pconf["transactional.id"] = opts.transactional_id
         self.consumer = Consumer(self.kafka.consumer_config(self.group, **cconf))
         self.producer = Producer(self.kafka.producer_config(**pconf))
-        self.state = StateStore(opts.state_topic, opts.name,  # type: ignore[arg-type]
-                                self.kafka.consumer_config(self.group, **cconf))
+        self.state = StateStore(opts.state_topic, opts.name,
+                                self.kafka.consumer_config(self.group, **cconf)) \
+            if self.pipeline.stateful else None
         self.ctx = KafkaContext(self.producer, pipeline=opts.name,
-                                dead_letter_topic=opts.dead_letter_topic)  # type: ignore[arg-type]
+                                dead_letter_topic=opts.dead_letter_topic)
         self.reader = BatchReader(self.consumer, self.source, one_topic=len(self.topics) == 1)
-        self._delivery_errors: list[str] = []
-        if opts.exactly_once:
-            self.producer.init_transactions(30)
-            self.producer.begin_transaction()
+        self.checkpoint = Checkpoint(self.tasks, self.ctx, self.consumer, self.producer,
+                                     self.state, exactly_once=opts.exactly_once)
+        if self.broadcast_topics:
+            self.broadcasts = Broadcasts(self.kafka, self.broadcast_topics,
+                                         self._broadcast_partitions)
+            self.broadcasts.catch_up()
         freeze_long_lived()  # the clients, modules and pipeline live as long as the run
 
     def _on_delivery(self, err: Any, msg: Any) -> None:
-        if err is not None:
-            self._delivery_errors.append(f"{msg.topic()}: {err}")
+        self.checkpoint.on_delivery(err, msg)
 
     # -- rebalancing ------------------------------------------------------------------
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         numbers = {tp.partition for tp in partitions}
-        snaps = self.state.load(numbers) if self.pipeline.stateful else {}
-        for p in numbers:
-            chain = self.pipeline.build()
-            snap = snaps.get(p)
-            if snap is not None:
-                chain.restore(snap.steps)
-                self.stats.restored_partitions.append(p)
-            self.chains[p] = chain
+        snaps = self.state.load(numbers) if self.state is not None else {}
+        history = self.broadcasts.history if self.broadcasts is not None else []
+        self.tasks.assign(numbers, snaps, self.ctx, history)
         for tp in partitions:
             snap = snaps.get(tp.partition)
             if snap is not None and (tp.topic, tp.partition) in snap.offsets:
                 tp.offset = snap.offsets[(tp.topic, tp.partition)]
-                self.next_offsets[(tp.topic, tp.partition)] = tp.offset
-        self.stats.partitions = sorted(self.chains)
+                self.tasks.next_offsets[(tp.topic, tp.partition)] = tp.offset
         consumer.assign(partitions)
         log.info("assigned %s (restored %s)", sorted(numbers), sorted(snaps))
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         numbers = {tp.partition for tp in partitions}
         with contextlib.suppress(Exception):
-            self._commit(force=True)
+            self.checkpoint.commit(force=True)
+        self._forget(numbers)
+
+    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # another member owns them now: drop local state without committing
+        self._forget({tp.partition for tp in partitions})
+
+    def _forget(self, numbers: set[int]) -> None:
         if self.aligner is not None:  # held records were never processed: not committed
             self.aligner.forget(numbers)
             self.paused = {k for k in self.paused if k[1] not in numbers}
         for p in numbers:
-            self._retire(p)
-        for key in [k for k in self.next_offsets if k[1] in numbers]:
-            del self.next_offsets[key]
-        self.stats.partitions = sorted(self.chains)
-
-    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        # another member owns them now: drop local state without committing
-        if self.aligner is not None:
-            self.aligner.forget({tp.partition for tp in partitions})
-        for tp in partitions:
-            self._retire(tp.partition)
-            self.next_offsets.pop((tp.topic, tp.partition), None)
+            self.tasks.retire(p)
 
     # -- the loop ---------------------------------------------------------------------
     def stop(self, *, drain: bool = False) -> None:
@@ -193,7 +189,7 @@ class Runner:
     def run(self) -> RunStats:
         self._prepare_topics()
         self._make_clients()
-        opts = self.options
+        opts, tasks, ctx = self.options, self.tasks, self.ctx
         self.consumer.subscribe(list(self.topics), on_assign=self._on_assign,
                                 on_revoke=self._on_revoke, on_lost=self._on_lost)
         stats = self.stats
@@ -209,25 +205,26 @@ class Runner:
                     if remaining <= 0:
                         self.stop(drain=True)
                         break
+                if self.broadcasts is not None:  # changes take effect between batches
+                    tasks.broadcast(self.broadcasts.poll(), ctx)
                 read = self.reader.read(remaining)
-                groups = self._align(read) if self.aligner is not None else read
+                groups = self._align(self.aligner, read) if self.aligner is not None else read
                 now = time.monotonic()
                 if read:
                     last_input = now
                 if groups:
                     if stats.first_record_at is None:
                         stats.first_record_at = now
-                    self._process(groups)
+                    tasks.process(groups, ctx)
                     stats.last_batch_ms = (time.monotonic() - now) * 1000
-                elif not self.chains:
+                elif not tasks.chains:
                     last_input = now  # waiting for an assignment is not being idle
                 elif opts.idle_timeout is not None and now - last_input >= opts.idle_timeout:
                     self.stop(drain=True)
                     break
                 if now - last_tick >= opts.tick_interval:
                     last_tick = now
-                    for chain in self.chains.values():
-                        chain.tick(self.ctx)
+                    tasks.tick(ctx)
                 if now - last_commit >= opts.commit_interval:
                     last_commit = now
                     self._commit()
@@ -236,27 +233,28 @@ class Runner:
                     rate_mark = self._progress(rate_mark)
             if self._drain:
                 if self.aligner is not None:
-                    self._process(self.aligner.release(everything=True))
-                for p, chain in self.chains.items():
-                    chain.flush(self.ctx)
-                    self.dirty.add(p)
+                    tasks.process(self.aligner.release(everything=True), ctx)
+                tasks.drain(ctx)
             self._commit(force=True)
             self._progress(rate_mark)
         finally:
             self._close()
         return stats
 
-    def _align(self, read: list[tuple[str, int, list[Any]]]
-               ) -> list[tuple[str, int, list[Any]]]:
+    def _commit(self, force: bool = False) -> None:
+        if self.checkpoint.commit(force=force):
+            self.stats.commits = self.checkpoint.commits
+        self._update_counts()
+
+    def _align(self, aligner: Aligner, read: list[Group]) -> list[Group]:
         """Co-partitioned inputs in timestamp order (see :mod:`streamlearn.runtime.align`);
         a topic partition that ran too far ahead is paused until the others catch up."""
-        aligner = self.aligner
         for topic, partition in self.reader.take_ends():
-            aligner.end_of_partition(topic, partition)  # type: ignore[union-attr]
-        aligner.add(read)  # type: ignore[union-attr]
+            aligner.end_of_partition(topic, partition)
+        aligner.add(read)
         # a read that found nothing: every input is as far as it goes for now
-        groups = aligner.release(everything=not read)  # type: ignore[union-attr]
-        ahead = set(aligner.ahead())  # type: ignore[union-attr]
+        groups = aligner.release(everything=not read)
+        ahead = set(aligner.ahead())
         with contextlib.suppress(KafkaException):
             if ahead - self.paused:
                 self.consumer.pause([TopicPartition(t, p) for t, p in ahead - self.paused])
@@ -265,89 +263,14 @@ class Runner:
             self.paused = ahead
         return groups
 
-    def _process(self, groups: list[tuple[str, int, list[Any]]]) -> None:
-        stats = self.stats
-        for topic, partition, msgs in groups:
-            chain = self.chains.get(partition)
-            if chain is None:  # not ours any more (revoked during the fetch)
-                continue
-            origin = Origin.from_messages(topic, partition, msgs)
-            n = len(msgs)
-            batch = Batch(pl.DataFrame(height=n), origin, np.arange(n, dtype=np.int64))
-            if topic in self.entries:  # a side input: its decoders, then its step
-                chain.push_side(topic, batch, self.ctx)
-            else:
-                chain.push(batch, self.ctx)
-            self.next_offsets[(topic, partition)] = int(origin.offsets[-1]) + 1
-            self.dirty.add(partition)
-            stats.records_in += n
-            stats.batches += 1
-            stats.max_batch_rows = max(stats.max_batch_rows, n)
-
-    def _resume_offsets(self, partition: int) -> dict[tuple[str, int], int]:
-        """Where partition ``partition`` resumes: after the last record processed, or at
-        the oldest record still held in a buffer (it is read again after a restart)."""
-        chain = self.chains.get(partition)
-        held = chain.oldest_held() if chain is not None else {}
-        return {k: min(o, held.get(k, o)) for k, o in self.next_offsets.items()
-                if k[1] == partition}
-
-    def _commit(self, force: bool = False) -> None:
-        if not self.dirty and not force:
-            return
-        opts = self.options
-        if not opts.exactly_once:
-            self._flush_outputs()
-        resume = {p: self._resume_offsets(p) for p in self.dirty}
-        if self.pipeline.stateful:
-            for p in sorted(self.dirty):
-                chain = self.chains.get(p)
-                if chain is not None:
-                    self.state.save(self.producer, p, Snapshot(chain.snapshot(), resume[p]))
-        offsets = [TopicPartition(t, tp, o) for p in resume for (t, tp), o in resume[p].items()]
-        try:
-            if opts.exactly_once:
-                if offsets:
-                    self.producer.send_offsets_to_transaction(
-                        offsets, self.consumer.consumer_group_metadata(), 30)
-                self.producer.commit_transaction(60)
-                self._check_delivery()
-                self.producer.begin_transaction()
-            elif offsets:
-                self.consumer.commit(offsets=offsets, asynchronous=False)
-        except KafkaException as exc:
-            raise KafkaError(f"commit failed: {exc}") from exc
-        self.dirty.clear()
-        self.stats.commits += 1
-        self._update_counts()
-
-    def _flush_outputs(self) -> None:
-        left = self.producer.flush(60)
-        if left:
-            raise KafkaError(f"{left} records not delivered within 60 s")
-        self._check_delivery()
-
-    def _check_delivery(self) -> None:
-        if self._delivery_errors:
-            errors, self._delivery_errors = self._delivery_errors, []
-            raise KafkaError(f"{len(errors)} records failed delivery, e.g. {errors[0]}")
-
     def _update_counts(self) -> None:
-        stats, ctx = self.stats, self.ctx
-        # sink records only: side streams (a learner's metrics) are not pipeline output
-        stats.records_out = sum(n for t, n in ctx.produced.items() if t in self.sink_topics)
+        stats, ctx, tasks = self.stats, self.ctx, self.tasks
+        # rows handed to sinks only: side streams (a learner's metrics) are not output
+        stats.records_out = ctx.rows_written
         stats.dead_lettered = ctx.dead_count
-        removed = sum(c.rows_removed for c in self.chains.values()) + self._retired_removed
-        held = sum(c.rows_held for c in self.chains.values())
+        held = tasks.rows_held
         stats.records_buffered = held
-        stats.records_filtered = removed - held - ctx.dead_count
-
-    def _retire(self, partition: int) -> None:
-        """Forget a partition's chain, keeping its counts (its state is in the state topic)."""
-        chain = self.chains.pop(partition, None)
-        if chain is not None:
-            self._retired_removed += chain.rows_removed - chain.rows_held
-        self.dirty.discard(partition)
+        stats.records_filtered = tasks.rows_removed - held - ctx.dead_count
 
     def _progress(self, mark: tuple[float, int, int]) -> tuple[float, int, int]:
         now = time.monotonic()
@@ -365,12 +288,15 @@ class Runner:
 
     def _close(self) -> None:
         with contextlib.suppress(Exception):
-            if self.options.exactly_once:
-                self.producer.abort_transaction(10)
+            self.checkpoint.abort()
         with contextlib.suppress(Exception):
             self.producer.flush(10)
         with contextlib.suppress(Exception):
+            self.ctx.close_sinks()
+        with contextlib.suppress(Exception):
             self.consumer.close()
+        if self.broadcasts is not None:
+            self.broadcasts.close()
         release_long_lived()
 
 

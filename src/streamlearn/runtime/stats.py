@@ -22,6 +22,8 @@ class RunStats:
     dead_lettered: int = 0
     records_buffered: int = 0
     batches: int = 0
+    #: records read from broadcast inputs (not counted in ``records_in``)
+    broadcast_records: int = 0
     commits: int = 0
     last_batch_ms: float = 0.0
     max_batch_rows: int = 0

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from streamlearn.io.json_codec import DecodeJson, DecodeRaw
+from streamlearn.decode.json_codec import DecodeJson, DecodeRaw
 
 
 def json(schema: Mapping[str, Any] | None = None, *, required: Sequence[str] | None = None,
          time_format: str | None = None, name: str | None = None) -> DecodeJson:
-    """Decode JSON object records; see :class:`~streamlearn.io.json_codec.DecodeJson`."""
+    """Decode JSON object records; see :class:`~streamlearn.decode.json_codec.DecodeJson`."""
     return DecodeJson(schema=schema, required=required, time_format=time_format, name=name)
 
 

@@ -10,7 +10,7 @@ from confluent_kafka import Consumer, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from streamlearn.core.errors import KafkaError
-from streamlearn.io.kafka_config import KafkaConfig
+from streamlearn.kafka.config import KafkaConfig
 
 
 def _admin(config: KafkaConfig) -> AdminClient:

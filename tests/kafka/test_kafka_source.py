@@ -4,7 +4,7 @@ import random
 
 from confluent_kafka import Message
 
-from streamlearn.io.kafka_source import split_by_partition
+from streamlearn.kafka.reader import split_by_partition
 
 
 def _msgs(spec: list[tuple[str, int]]) -> list[Message]:

