@@ -117,7 +117,7 @@ class PendingTable:
 
     def snapshot(self) -> np.ndarray | None:
         """The rows as LZ4 Arrow IPC bytes (``None`` when empty)."""
-        return _ipc(self.frame) if self.height else None
+        return _ipc(self.frame) if self.frame is not None and self.frame.height else None
 
     def restore(self, blob: np.ndarray | None) -> None:
         self.frame = _read_ipc(blob) if blob is not None else None

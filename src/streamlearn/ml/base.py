@@ -35,11 +35,12 @@ import copy
 import inspect
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
 ROLES = ("classifier", "regressor", "clusterer", "transformer")
+_M = TypeVar("_M", bound="Model")
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ class Model:
         """Hyperparameters, read from the ``__init__`` signature."""
         return {name: getattr(self, name) for name in self._param_names()}
 
-    def clone(self) -> Model:
+    def clone(self: _M) -> _M:
         """A fresh, unfitted model with the same hyperparameters."""
         return type(self)(**{k: copy.deepcopy(v) for k, v in self.get_params().items()})
 

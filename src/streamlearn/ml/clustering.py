@@ -129,7 +129,7 @@ class SequentialKMeans(Clusterer, Model):
     def _start(self, d: int) -> None:
         self._validate_params(d)
         self.n_features_in_ = d
-        self.centroids_ = (np.asarray(self.centroids, dtype=np.float64).copy()
+        self.centroids_: np.ndarray | None = (np.asarray(self.centroids, dtype=np.float64).copy()
                            if self.centroids is not None else None)
         self.counts_ = np.zeros(self.k, dtype=np.float64)
         self.pending_sum_ = np.zeros((self.k, d))   # running-mean sums, or decayed sums
@@ -230,6 +230,7 @@ class SequentialKMeans(Clusterer, Model):
 
     def _nearest(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         c = self.centroids_
+        assert c is not None
         # |x - c|^2 = |x|^2 - 2 x.c + |c|^2, one matrix product for the whole chunk; |x|^2
         # does not change which centroid is nearest, so it is added for the winner only
         d2 = x @ (-2.0 * c.T)
@@ -240,6 +241,7 @@ class SequentialKMeans(Clusterer, Model):
         return lab.astype(np.int32), np.maximum(best, 0.0, out=best)
 
     def _distances(self, x: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        assert self.centroids_ is not None
         diff = x - self.centroids_[labels]
         return (diff * diff).sum(axis=1)
 
@@ -265,6 +267,7 @@ class SequentialKMeans(Clusterer, Model):
 
     def _apply_chunk(self) -> None:
         c = self.centroids_
+        assert c is not None
         n = self.pending_n_
         moved = n > 0
         if self.forgetful:

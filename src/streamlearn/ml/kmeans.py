@@ -60,7 +60,7 @@ class _KMeansStep(Step):
     def __init__(self, spec: KMeansOperator) -> None:
         self.spec = spec
         self.features = list(spec.features)
-        self.model: SequentialKMeans = spec.model.clone()  # type: ignore[assignment]
+        self.model: SequentialKMeans = spec.model.clone()
         self.buffer: list[Batch] = []
         self.buffered = 0
 
@@ -73,10 +73,10 @@ class _KMeansStep(Step):
 
     # -- processing ----------------------------------------------------------------
     def process(self, batch: Batch, ctx: Context) -> Batch | None:
-        x, batch = self._points(batch, ctx)
-        if batch is None:
+        x, points = self._points(batch, ctx)
+        if points is None:
             return None
-        model = self.model
+        batch, model = points, self.model
         warm = None
         if model.warming_up:
             # split exactly at buffer_size, so the fit never depends on batch boundaries
@@ -154,6 +154,6 @@ class _KMeansStep(Step):
 
     def restore(self, blob: bytes) -> None:
         _, arrays = decode_state(blob)
-        self.model = self.spec.model.clone()  # type: ignore[assignment]
+        self.model = self.spec.model.clone()
         self.model.restore(arrays["model"].tobytes())
         self.buffer, self.buffered = [], 0

@@ -147,7 +147,7 @@ class _PredictThenLearnStep(Step):
         spec.model.prepare()
         self.regression = spec.model.tags().role == "regressor"
         self.models: dict[Any, Learner] = {}
-        self.metrics = (RegressionMetrics if self.regression else ClassificationMetrics)(
+        self.metrics: Any = (RegressionMetrics if self.regression else ClassificationMetrics)(
             window=spec.metrics_window)
         # left: id, [key], features, prediction, [proba], t; right: id, y, t
         self.join = DelayedJoin(spec.id, ttl=spec.ttl, max_rows=spec.max_pending)

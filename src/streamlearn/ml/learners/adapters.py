@@ -101,7 +101,7 @@ class SklearnPartialFit(Learner):
                     and not getattr(est, "average", 0))
 
     @property
-    def classes_(self) -> np.ndarray:
+    def classes_(self) -> np.ndarray:  # type: ignore[override]
         return self.estimator_.classes_
 
     def _validate_params(self) -> None:

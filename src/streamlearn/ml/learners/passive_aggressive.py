@@ -65,8 +65,14 @@ class _PassiveAggressiveBase(Learner):
     :class:`PassiveAggressiveRegressor` (which differ in loss and parameters)."""
 
     _regression: ClassVar[bool] = False
-    _state_arrays = ("classes_", "coef_", "intercept_")
-    _state_values = ("t_",)
+    _state_arrays: ClassVar[tuple[str, ...]] = ("classes_", "coef_", "intercept_")
+    _state_values: ClassVar[tuple[str, ...]] = ("t_",)
+    coef_: np.ndarray
+    intercept_: np.ndarray
+    C: float
+    variant: str
+    fit_intercept: bool
+    backend: str
     multiclass = "ovr"
     epsilon = 0.0
 
@@ -353,7 +359,7 @@ class PassiveAggressiveRegressor(Regressor, _PassiveAggressiveBase):
     """
 
     _regression = True
-    _state_arrays = ("coef_", "intercept_")
+    _state_arrays: ClassVar[tuple[str, ...]] = ("coef_", "intercept_")
 
     def __init__(self, *, C: float = 1.0, variant: str = "PA-I", epsilon: float = 0.1,
                  fit_intercept: bool = True, backend: str = "auto",
