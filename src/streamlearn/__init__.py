@@ -16,11 +16,8 @@ Compose operators with ``|`` and run them on Kafka, or apply them to a DataFrame
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from importlib.metadata import version
 from typing import TYPE_CHECKING, Any
-
-import polars as pl
 
 from streamlearn import decode, ml, read, window, write
 from streamlearn.core.batch import Batch, Origin
@@ -37,8 +34,20 @@ from streamlearn.core.errors import (
 from streamlearn.core.operator import Context, Operator, Step
 from streamlearn.core.pipeline import Pipeline
 from streamlearn.kafka.config import KafkaConfig
-from streamlearn.ops.sql import Sql
-from streamlearn.ops.transform import Cast, Filter, Map, MapRecords, Select
+from streamlearn.ops import (
+    Cast,
+    Filter,
+    Map,
+    MapRecords,
+    Select,
+    Sql,
+    cast,
+    filter,
+    map,
+    map_records,
+    select,
+    sql,
+)
 from streamlearn.runtime.options import RunOptions
 from streamlearn.runtime.stats import RunStats
 
@@ -58,37 +67,6 @@ def __getattr__(name: str) -> Any:
 
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'streamlearn' has no attribute {name!r}")
-
-
-def map(fn: Any, *, name: str | None = None) -> Map:
-    """Add columns from Polars expressions, or transform each batch with a function."""
-    return Map(fn=fn, name=name)
-
-
-def filter(predicate: pl.Expr, *, name: str | None = None) -> Filter:
-    """Keep rows where a Polars expression is true."""
-    return Filter(predicate=predicate, name=name)
-
-
-def select(*columns: str | pl.Expr, name: str | None = None) -> Select:
-    """Keep only these columns (or expressions)."""
-    return Select(columns=columns, name=name)
-
-
-def cast(schema: dict[str, Any], *, name: str | None = None) -> Cast:
-    """Cast columns to types; rows that do not cast are dead-lettered."""
-    return Cast(schema=schema, name=name)
-
-
-def map_records(fn: Callable[[dict[str, Any]], dict[str, Any] | None], *,
-                name: str | None = None) -> MapRecords:
-    """The slow path: a Python function per record. Prefer :func:`map`."""
-    return MapRecords(fn=fn, name=name)
-
-
-def sql(query: str, *, name: str | None = None) -> Sql:
-    """DuckDB SQL over each batch; ``$1`` names the batch."""
-    return Sql(query=query, name=name)
 
 
 __all__ = [

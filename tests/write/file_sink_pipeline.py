@@ -2,8 +2,9 @@
 tests/write/test_sink_contract.py (which runs it with ``streamlearn run`` and kills it).
 
 The sink appends the ``sl-id`` of every row to a file when the checkpoint flushes it. With
-``SINK_KILL_AT_FLUSH=K`` it SIGKILLs its own process right after the K-th non-empty flush,
-that is after the rows are durable and before the checkpoint commits their offsets.
+``SINK_KILL_FROM_OFFSET=K`` it SIGKILLs its own process right after the first flush that
+holds a record at offset K or later, that is after those rows are durable and before the
+checkpoint commits their offsets.
 """
 
 import os
@@ -15,11 +16,10 @@ from streamlearn.write import Sink, SinkOperator
 
 
 class FileSink(Sink):
-    def __init__(self, path: str, kill_at: int) -> None:
+    def __init__(self, path: str, kill_from: int) -> None:
         self.path = path
-        self.kill_at = kill_at
+        self.kill_from = kill_from
         self.buffer: list[bytes] = []
-        self.flushes = 0
 
     def write(self, batch: sl.Batch) -> None:
         self.buffer.extend(batch.record_ids())
@@ -31,9 +31,9 @@ class FileSink(Sink):
             f.write(b"".join(rid + b"\n" for rid in self.buffer))
             f.flush()
             os.fsync(f.fileno())
+        last = max(int(rid.rsplit(b"/", 1)[1]) for rid in self.buffer)
         self.buffer.clear()
-        self.flushes += 1
-        if self.flushes == self.kill_at:
+        if 0 <= self.kill_from <= last:
             os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -42,7 +42,7 @@ class ToFile(SinkOperator):
     path: str = ""
 
     def open(self, ctx: sl.Context) -> Sink:
-        return FileSink(self.path, int(os.environ.get("SINK_KILL_AT_FLUSH", "0")))
+        return FileSink(self.path, int(os.environ.get("SINK_KILL_FROM_OFFSET", "-1")))
 
 
 def pipeline() -> sl.Pipeline:

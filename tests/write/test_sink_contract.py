@@ -44,7 +44,7 @@ def test_sigkill_between_flush_and_commit_repeats_never_loses(kafka, topic_facto
 
     # the first half is flushed and committed; the second half's flush kills the run
     produce(kafka, src, values[: N // 2])
-    victim = subprocess.Popen(cli(kafka, name), env=dict(env, SINK_KILL_AT_FLUSH="2"),
+    victim = subprocess.Popen(cli(kafka, name), env=dict(env, SINK_KILL_FROM_OFFSET=str(N // 2)),
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while (not out.exists() or len(out.read_bytes().splitlines()) < N // 2) \

@@ -20,7 +20,7 @@ def _file_records(path: Path) -> list[bytes]:
     if path.suffix.lower() == ".csv":
         import polars as pl
 
-        from streamlearn.decode.json_codec import encode_json
+        from streamlearn.formats.json import encode_json
 
         return encode_json(pl.read_csv(path))
     return [line for line in path.read_bytes().splitlines() if line.strip()]

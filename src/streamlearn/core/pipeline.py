@@ -35,7 +35,7 @@ class Source:
     """
 
     kind = "source"
-    topics: tuple[str, ...] = ()
+    topics: Sequence[str] = ()
 
 
 @dataclass(frozen=True)

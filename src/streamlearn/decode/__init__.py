@@ -1,22 +1,12 @@
-"""Decoders: record bytes -> columns (``sl.decode.json()``, ``sl.decode.raw()``)."""
+"""Decoders: record bytes -> columns (``sl.decode.json(schema)``, ``sl.decode.raw()``).
+
+Each verb is defined beside its operator (``json_decoder``, ``raw``); the bytes-level
+codecs they use are in :mod:`streamlearn.formats`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from streamlearn.decode.json_decoder import DecodeJson, json
+from streamlearn.decode.raw import DecodeRaw, raw
 
-from streamlearn.decode.json_codec import DecodeJson, DecodeRaw
-
-
-def json(schema: Mapping[str, Any] | None = None, *, required: Sequence[str] | None = None,
-         time_format: str | None = None, name: str | None = None) -> DecodeJson:
-    """Decode JSON object records; see :class:`~streamlearn.decode.json_codec.DecodeJson`."""
-    return DecodeJson(schema=schema, required=required, time_format=time_format, name=name)
-
-
-def raw(*, name: str | None = None) -> DecodeRaw:
-    """Expose record keys and values as ``key``/``value`` binary columns."""
-    return DecodeRaw(name=name)
-
-
-__all__ = ["json", "raw"]
+__all__ = ["DecodeJson", "DecodeRaw", "json", "raw"]

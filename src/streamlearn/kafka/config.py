@@ -12,13 +12,18 @@ Examples
 False
 >>> cfg.consumer_config("g")["group.id"]
 'g'
+>>> cfg.admin_config()["allow.auto.create.topics"]
+False
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
+
+__all__ = ["CONSUMER_THROUGHPUT", "LOCAL_CONSUMER", "KafkaConfig", "is_local_broker"]
 
 #: consumer settings that pay off on any cluster (measured in LIBRARY-FACTS.md):
 #: the default fetch.queue.backoff.ms=1000 stalls consume() for ~1 s whenever the local
@@ -64,6 +69,34 @@ class KafkaConfig:
         """Settings for the local development broker (fast group joins)."""
         return cls(bootstrap_servers=bootstrap, local=True)
 
+    @classmethod
+    def resolve(cls, bootstrap: str, *, state_dir: str | Path | None = None,
+                **settings: Any) -> KafkaConfig:
+        """Settings for ``bootstrap``, marked ``local`` when it is the address of the
+        running local broker (``streamlearn broker start``).
+
+        The CLI (``-b``, ``STREAMLEARN_BOOTSTRAP``) and ``sl.run(kafka="host:port")``
+        both come here, so the local broker gets its fast group-join settings however
+        its address was given (without them every run waited ~20 s longer).
+
+        Parameters
+        ----------
+        bootstrap
+            ``host:port[,host:port...]``.
+        state_dir
+            Where ``broker start`` keeps its state file (default
+            ``~/.streamlearn/broker``).
+        settings
+            Any other field of :class:`KafkaConfig`.
+
+        Examples
+        --------
+        >>> KafkaConfig.resolve("kafka.example.com:9092", state_dir="/nonexistent").local
+        False
+        """
+        local = settings.pop("local", False) or is_local_broker(bootstrap, state_dir)
+        return cls(bootstrap_servers=bootstrap, local=local, **settings)
+
     def __repr__(self) -> str:
         shown = []
         for f in fields(self):
@@ -77,9 +110,13 @@ class KafkaConfig:
     __str__ = __repr__
 
     def _common(self) -> dict[str, Any]:
-        # a closed idle connection is routine, not worth a log line on stderr
+        from streamlearn.kafka.connect import librdkafka_logger
+
+        # a closed idle connection is routine, not worth a log line; librdkafka's lines
+        # go through Python logging, deduplicated (kafka/connect.py), never to stderr
         conf: dict[str, Any] = {"bootstrap.servers": self.bootstrap_servers,
-                                "log.connection.close": False}
+                                "log.connection.close": False,
+                                "logger": librdkafka_logger()}
         for key, value in (("security.protocol", self.security_protocol),
                            ("sasl.mechanism", self.sasl_mechanism),
                            ("sasl.username", self.sasl_username),
@@ -93,8 +130,10 @@ class KafkaConfig:
         """Settings of a consumer that stores no offsets by itself (streamlearn commits)."""
         conf = self._common()
         conf.update(CONSUMER_THROUGHPUT)
+        # a subscription or metadata request must never create a topic (librdkafka's
+        # consumer default, stated so that no -X setting flips it by accident)
         conf.update({"enable.auto.commit": False, "enable.auto.offset.store": False,
-                     "auto.offset.reset": "earliest"})
+                     "auto.offset.reset": "earliest", "allow.auto.create.topics": False})
         if self.local:
             conf.update(LOCAL_CONSUMER)
         if group_id is not None:
@@ -114,9 +153,50 @@ class KafkaConfig:
         return conf
 
     def admin_config(self) -> dict[str, Any]:
+        """Settings of an admin client.
+
+        ``allow.auto.create.topics`` is off: an AdminClient is a producer-type handle
+        in librdkafka, whose default is on, so ``list_topics(topic)`` asked the broker to
+        create a missing topic (Tansu and Apache Kafka with its default
+        ``auto.create.topics.enable=true`` both do, with the broker's partition count and
+        no config). Listing all topics (no topic argument) never creates anything.
+        """
         conf = self._common()
+        conf["allow.auto.create.topics"] = False
         conf.update(_consumer_only_removed(_producer_only_removed(self.client_options)))
         return conf
+
+
+def _host_port(address: str) -> tuple[str, str]:
+    host, _, port = address.strip().rpartition(":")
+    host = host.strip("[]").lower()
+    if host in ("localhost", "127.0.0.1", "::1", "0.0.0.0", ""):
+        host = "loopback"
+    return host, port
+
+
+def is_local_broker(bootstrap: str, state_dir: str | Path | None = None) -> bool:
+    """True when ``bootstrap`` is the address of the running local broker.
+
+    Compared with the state file ``streamlearn broker start`` wrote (``localhost`` and
+    ``127.0.0.1`` count as the same host); a stale file (no broker behind it) is not a
+    match.
+
+    Examples
+    --------
+    >>> is_local_broker("127.0.0.1:9092", state_dir="/nonexistent")
+    False
+    """
+    from streamlearn.kafka.local_broker import default_state_dir, status
+
+    wanted = {_host_port(a) for a in bootstrap.split(",") if a.strip()}
+    if not wanted or not all(h == "loopback" for h, _ in wanted):
+        return False  # the local broker listens on loopback only: no file to read
+    path = default_state_dir(state_dir)
+    if not (path / "broker.json").is_file():
+        return False
+    info = status(path)
+    return info is not None and _host_port(info.bootstrap) in wanted
 
 
 _CONSUMER_ONLY = ("session.timeout.ms", "heartbeat.interval.ms", "fetch.", "queued.",

@@ -152,6 +152,19 @@ class BrokerInfo:
     started_at: float
 
 
+def default_state_dir(state_dir: str | Path | None = None) -> Path:
+    """Where ``streamlearn broker start`` keeps the broker's pid, port and log.
+
+    Examples
+    --------
+    >>> default_state_dir("/tmp/x")
+    PosixPath('/tmp/x')
+    >>> default_state_dir().name
+    'broker'
+    """
+    return Path(state_dir) if state_dir else Path.home() / ".streamlearn" / "broker"
+
+
 def _state_file(state_dir: Path) -> Path:
     return Path(state_dir) / "broker.json"
 

@@ -24,7 +24,29 @@ _PLACEHOLDER = re.compile(r"\$1\b")
 
 @dataclass(frozen=True)
 class Sql(Operator):
-    """Run a DuckDB SQL query over each batch; ``$1`` is the batch.
+    """The operator :func:`sql` builds (its parameters are documented there)."""
+
+    query: str
+    kind: str = field(default="sql", init=False, repr=False)
+
+    def build(self) -> Step:
+        return _SqlStep(self.query)
+
+
+def sql(query: str, *, name: str | None = None) -> Sql:
+    """Run a DuckDB SQL query over each batch; ``$1`` names the batch.
+
+    DuckDB is an optional extra (``pip install 'streamlearn[sql]'``); without it,
+    building the pipeline's steps fails with that one line. Rows keep their record ids
+    and keys through queries that keep the rows (``select *``, ``where``); an aggregation
+    gives its rows batch-level ids.
+
+    Parameters
+    ----------
+    query
+        DuckDB SQL; ``$1`` is the current batch. A query error dead-letters the batch.
+    name
+        Step name (default: derived from the operator kind).
 
     Examples
     --------
@@ -33,12 +55,7 @@ class Sql(Operator):
     >>> sl.sql("select * from $1 where cluster = 0").apply(df)["bid"].to_list()
     [1.0, 3.0]
     """
-
-    query: str = ""
-    kind: str = field(default="sql", init=False, repr=False)
-
-    def build(self) -> Step:
-        return _SqlStep(self.query)
+    return Sql(query, name=name)
 
 
 class _SqlStep(Step):
@@ -62,3 +79,6 @@ class _SqlStep(Step):
             rows = out[_ROW].to_numpy().astype("int64")
             return batch.with_rows(out.drop(_ROW), rows)
         return batch.with_rows(out, None)
+
+
+__all__ = ["Sql", "sql"]

@@ -16,7 +16,7 @@ import polars as pl
 from streamlearn.core.batch import Batch
 from streamlearn.core.errors import ConfigError
 from streamlearn.core.operator import Context, Operator, StatelessStep, Step
-from streamlearn.decode.json_codec import parse_schema
+from streamlearn.core.schema import parse_schema
 
 Exprs = pl.Expr | Sequence[pl.Expr] | Mapping[str, pl.Expr]
 
@@ -47,23 +47,9 @@ def _as_exprs(exprs: Exprs) -> list[pl.Expr]:
 
 @dataclass(frozen=True)
 class Map(_Shared):
-    """Add or replace columns with Polars expressions, or transform the batch with a function.
+    """The operator :func:`map` builds (its parameters are documented there)."""
 
-    ``fn`` gets the batch's DataFrame and returns a DataFrame. Errors in ``fn`` fail the
-    whole batch, which then goes to the dead-letter topic with the exception.
-
-    Examples
-    --------
-    >>> import polars as pl, streamlearn as sl
-    >>> df = pl.DataFrame({"bid": [1.0, 2.0], "ask": [1.5, 2.5]})
-    >>> sl.map({"mid": (pl.col("bid") + pl.col("ask")) / 2}).apply(df)["mid"].to_list()
-    [1.25, 2.25]
-    >>> spread = sl.map(lambda d: d.with_columns(s=pl.col("ask") - pl.col("bid")))
-    >>> spread.apply(df)["s"].to_list()
-    [0.5, 0.5]
-    """
-
-    fn: Exprs | Callable[[pl.DataFrame], pl.DataFrame] = None  # type: ignore[assignment]
+    fn: Exprs | Callable[[pl.DataFrame], pl.DataFrame]
     kind: str = field(default="map", init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -88,16 +74,9 @@ class Map(_Shared):
 
 @dataclass(frozen=True)
 class Filter(_Shared):
-    """Keep the rows where a Polars boolean expression is true.
+    """The operator :func:`filter` builds (its parameters are documented there)."""
 
-    Examples
-    --------
-    >>> import polars as pl, streamlearn as sl
-    >>> sl.filter(pl.col("x") > 1).apply(pl.DataFrame({"x": [1, 2, 3]}))["x"].to_list()
-    [2, 3]
-    """
-
-    predicate: pl.Expr = None  # type: ignore[assignment]
+    predicate: pl.Expr
     kind: str = field(default="filter", init=False, repr=False)
 
     def _process(self, batch: Batch, ctx: Context, name: str) -> Batch | None:
@@ -107,16 +86,9 @@ class Filter(_Shared):
 
 @dataclass(frozen=True)
 class Select(_Shared):
-    """Keep (and order) only the named columns, or the given expressions.
+    """The operator :func:`select` builds (its parameters are documented there)."""
 
-    Examples
-    --------
-    >>> import polars as pl, streamlearn as sl
-    >>> sl.select("b", "a").apply(pl.DataFrame({"a": [1], "b": [2], "c": [3]})).columns
-    ['b', 'a']
-    """
-
-    columns: tuple[str | pl.Expr, ...] = ()
+    columns: tuple[str | pl.Expr, ...]
     kind: str = field(default="select", init=False, repr=False)
 
     def _process(self, batch: Batch, ctx: Context, name: str) -> Batch | None:
@@ -125,20 +97,9 @@ class Select(_Shared):
 
 @dataclass(frozen=True)
 class Cast(_Shared):
-    """Cast columns to types (``"float"``, ``"timestamp"``... or Polars dtypes).
+    """The operator :func:`cast` builds (its parameters are documented there)."""
 
-    Rows whose value cannot be cast go to the dead-letter topic; the others pass.
-
-    Examples
-    --------
-    >>> import polars as pl, streamlearn as sl
-    >>> ctx = sl.Context()
-    >>> out = sl.cast({"x": "float"}).apply(pl.DataFrame({"x": ["1.5", "oops"]}), ctx=ctx)
-    >>> out["x"].to_list(), ctx.dead_lettered
-    ([1.5], 1)
-    """
-
-    schema: Mapping[str, Any] = field(default_factory=dict)
+    schema: Mapping[str, Any]
     kind: str = field(default="cast", init=False, repr=False)
 
     def _process(self, batch: Batch, ctx: Context, name: str) -> Batch | None:
@@ -165,21 +126,9 @@ class Cast(_Shared):
 
 @dataclass(frozen=True)
 class MapRecords(_Shared):
-    """THE SLOW PATH: call a Python function once per record (a dict), for convenience.
+    """The operator :func:`map_records` builds (its parameters are documented there)."""
 
-    Use it only for logic that cannot be written with Polars expressions; it runs at
-    Python speed (roughly a million times fewer records per second per core than the
-    vectorised operators on wide batches). A record whose call raises is dead-lettered.
-
-    Examples
-    --------
-    >>> import polars as pl, streamlearn as sl
-    >>> op = sl.map_records(lambda r: {**r, "y": r["x"] + 1})
-    >>> op.apply(pl.DataFrame({"x": [1, 2]}))["y"].to_list()
-    [2, 3]
-    """
-
-    fn: Callable[[dict[str, Any]], dict[str, Any] | None] = None  # type: ignore[assignment]
+    fn: Callable[[dict[str, Any]], dict[str, Any] | None]
     kind: str = field(default="map_records", init=False, repr=False)
 
     def _process(self, batch: Batch, ctx: Context, name: str) -> Batch | None:
@@ -199,3 +148,117 @@ class MapRecords(_Shared):
         if not out:
             return None
         return batch.with_rows(pl.DataFrame(out), keep)
+
+
+def map(fn: Exprs | Callable[[pl.DataFrame], pl.DataFrame], *, name: str | None = None) -> Map:
+    """Add or replace columns with Polars expressions, or transform the batch with a function.
+
+    Parameters
+    ----------
+    fn
+        A Polars expression, a list of them, a ``{column: expression}`` mapping, or a
+        function from the batch's DataFrame to a DataFrame. An error in ``fn`` sends the
+        whole batch to the dead-letter topic with the exception.
+    name
+        Step name (default: derived from the operator kind).
+
+    Examples
+    --------
+    >>> import polars as pl, streamlearn as sl
+    >>> df = pl.DataFrame({"bid": [1.0, 2.0], "ask": [1.5, 2.5]})
+    >>> sl.map({"mid": (pl.col("bid") + pl.col("ask")) / 2}).apply(df)["mid"].to_list()
+    [1.25, 2.25]
+    >>> spread = sl.map(lambda d: d.with_columns(s=pl.col("ask") - pl.col("bid")))
+    >>> spread.apply(df)["s"].to_list()
+    [0.5, 0.5]
+    """
+    return Map(fn, name=name)
+
+
+def filter(predicate: pl.Expr, *, name: str | None = None) -> Filter:
+    """Keep the rows where a Polars boolean expression is true.
+
+    Parameters
+    ----------
+    predicate
+        A boolean Polars expression over the batch's columns.
+    name
+        Step name (default: derived from the operator kind).
+
+    Examples
+    --------
+    >>> import polars as pl, streamlearn as sl
+    >>> sl.filter(pl.col("x") > 1).apply(pl.DataFrame({"x": [1, 2, 3]}))["x"].to_list()
+    [2, 3]
+    """
+    return Filter(predicate, name=name)
+
+
+def select(*columns: str | pl.Expr, name: str | None = None) -> Select:
+    """Keep (and order) only the named columns, or the given expressions.
+
+    Parameters
+    ----------
+    *columns
+        Column names or Polars expressions, in the output's order.
+    name
+        Step name (default: derived from the operator kind).
+
+    Examples
+    --------
+    >>> import polars as pl, streamlearn as sl
+    >>> sl.select("b", "a").apply(pl.DataFrame({"a": [1], "b": [2], "c": [3]})).columns
+    ['b', 'a']
+    """
+    return Select(columns, name=name)
+
+
+def cast(schema: Mapping[str, Any], *, name: str | None = None) -> Cast:
+    """Cast columns to types; rows whose value cannot be cast are dead-lettered.
+
+    Parameters
+    ----------
+    schema
+        Column -> type: ``"float"``, ``"int"``, ``"timestamp"``... (the names
+        ``sl.decode.json`` accepts) or Polars dtypes.
+    name
+        Step name (default: derived from the operator kind).
+
+    Examples
+    --------
+    >>> import polars as pl, streamlearn as sl
+    >>> ctx = sl.Context()
+    >>> out = sl.cast({"x": "float"}).apply(pl.DataFrame({"x": ["1.5", "oops"]}), ctx=ctx)
+    >>> out["x"].to_list(), ctx.dead_lettered
+    ([1.5], 1)
+    """
+    return Cast(schema, name=name)
+
+
+def map_records(fn: Callable[[dict[str, Any]], dict[str, Any] | None], *,
+                name: str | None = None) -> MapRecords:
+    """THE SLOW PATH: call a Python function once per record (a dict); prefer :func:`map`.
+
+    Use it only for logic that cannot be written with Polars expressions: it runs at
+    Python speed, orders of magnitude below the vectorised operators.
+
+    Parameters
+    ----------
+    fn
+        Record dict -> output dict, or ``None`` to drop the record. A record whose call
+        raises is dead-lettered with the exception.
+    name
+        Step name (default: derived from the operator kind).
+
+    Examples
+    --------
+    >>> import polars as pl, streamlearn as sl
+    >>> op = sl.map_records(lambda r: {**r, "y": r["x"] + 1})
+    >>> op.apply(pl.DataFrame({"x": [1, 2]}))["y"].to_list()
+    [2, 3]
+    """
+    return MapRecords(fn, name=name)
+
+
+__all__ = ["Cast", "Filter", "Map", "MapRecords", "Select", "cast", "filter", "map",
+           "map_records", "select"]

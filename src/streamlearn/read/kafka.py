@@ -8,8 +8,8 @@ client, so a pipeline can be built and applied to a DataFrame without loading li
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import KW_ONLY, dataclass, field
+from typing import TYPE_CHECKING
 
 from streamlearn.core.errors import ConfigError
 from streamlearn.core.pipeline import Source
@@ -42,14 +42,21 @@ class FromKafka(Source):
     Examples
     --------
     >>> import streamlearn as sl
-    >>> src = sl.read.from_kafka("trades")
-    >>> src.topics
+    >>> sl.read.from_kafka("trades").topics
     ('trades',)
+    >>> sl.read.from_kafka(["events", "labels"], group="scoring", max_batch=5000).group
+    'scoring'
+
+    Run it with :func:`streamlearn.run` (records arrive as a ``value`` column to decode)::
+
+        sl.run(sl.read.from_kafka("trades") | sl.decode.json() | sl.write.to_kafka("out"),
+               kafka="127.0.0.1:9092", name="copy")
     """
 
-    topics: tuple[str, ...] = ()
+    topics: Sequence[str] = ()
+    _: KW_ONLY
     group: str | None = None
-    kafka: Any = None
+    kafka: KafkaConfig | str | None = None
     start: str = "earliest"
     max_batch: int = 20_000
     max_wait_ms: float = 0.0
@@ -57,18 +64,16 @@ class FromKafka(Source):
     kind: str = field(default="read.from_kafka", init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if not self.topics:
-            raise ConfigError("from_kafka needs at least one topic")
+        topics = (self.topics,) if isinstance(self.topics, str) else tuple(self.topics)
+        object.__setattr__(self, "topics", topics)
+        if not topics or not all(isinstance(t, str) and t for t in topics):
+            raise ConfigError("from_kafka needs at least one topic name")
         if self.start not in ("earliest", "latest"):
             raise ConfigError("start must be 'earliest' or 'latest'")
         if self.max_batch < 1:
             raise ConfigError("max_batch must be >= 1")
 
 
-def from_kafka(topics: str | Sequence[str], *, group: str | None = None,
-               kafka: KafkaConfig | str | None = None, start: str = "earliest",
-               max_batch: int = 20_000, max_wait_ms: float = 0.0) -> FromKafka:
-    """Read one or more topics in a consumer group; see :class:`FromKafka`."""
-    names = (topics,) if isinstance(topics, str) else tuple(topics)
-    return FromKafka(topics=names, group=group, kafka=kafka, start=start,
-                     max_batch=max_batch, max_wait_ms=max_wait_ms)
+
+#: the verb: ``sl.read.from_kafka("trades", group="g")`` (the class's own signature)
+from_kafka = FromKafka

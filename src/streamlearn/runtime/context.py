@@ -12,7 +12,7 @@ from confluent_kafka import Producer
 
 from streamlearn.core.batch import Batch
 from streamlearn.core.operator import Context
-from streamlearn.decode.json_codec import encode_json
+from streamlearn.formats.json import encode_json
 from streamlearn.kafka.produce import produce, produce_all
 
 _runs_frozen = 0

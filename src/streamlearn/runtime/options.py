@@ -38,6 +38,12 @@ class RunOptions:
         Names of stateful steps whose saved state is dropped at start (they start
         fresh); needed when a step was renamed, added or removed while its pipeline
         kept state (``streamlearn run --reset-state STEP``).
+    metrics_topic, metrics_interval
+        Where and how often the runtime publishes its reports (one per member and one
+        per step and partition; see :mod:`streamlearn.runtime.metrics`); default
+        ``<name>.metrics`` every second.
+    metrics_port
+        Serve the same figures for Prometheus on ``127.0.0.1:PORT/metrics``.
 
     Examples
     --------
@@ -55,6 +61,9 @@ class RunOptions:
     tick_interval: float = 0.1
     transactional_id: str = ""
     reset_state: tuple[str, ...] = ()
+    metrics_topic: str = ""
+    metrics_interval: float = 1.0
+    metrics_port: int | None = None
 
     def __post_init__(self) -> None:
         if self.delivery not in DELIVERY_MODES:
@@ -71,6 +80,10 @@ class RunOptions:
         if not self.transactional_id:
             object.__setattr__(self, "transactional_id", f"{self.name}-0")
         object.__setattr__(self, "reset_state", tuple(self.reset_state))
+        if not self.metrics_topic:
+            object.__setattr__(self, "metrics_topic", f"{self.name}.metrics")
+        if self.metrics_interval <= 0:
+            raise ConfigError("metrics_interval must be > 0")
 
     @property
     def exactly_once(self) -> bool:

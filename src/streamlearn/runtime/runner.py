@@ -22,21 +22,25 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from streamlearn.core.errors import ConfigError
 from streamlearn.core.pipeline import Pipeline
-from streamlearn.kafka.admin import ensure_topics, partition_count
+from streamlearn.kafka.clients import make_consumer, make_producer
 from streamlearn.kafka.config import KafkaConfig
+from streamlearn.kafka.connect import check_reachable, log_assigned, log_joining
+from streamlearn.kafka.produce import produce
 from streamlearn.kafka.reader import BatchReader
 from streamlearn.runtime.align import Aligner
 from streamlearn.runtime.broadcast import Broadcasts
 from streamlearn.runtime.checkpoint import Checkpoint
 from streamlearn.runtime.context import KafkaContext, freeze_long_lived, release_long_lived
+from streamlearn.runtime.metrics import MetricsPublisher, serve_prometheus
 from streamlearn.runtime.options import RunOptions
 from streamlearn.runtime.state_store import StateStore
 from streamlearn.runtime.stats import RunStats
 from streamlearn.runtime.tasks import Group, Tasks
+from streamlearn.runtime.topics import TopicSpec, provision
 
 if TYPE_CHECKING:
     from streamlearn.read.kafka import FromKafka
@@ -49,7 +53,7 @@ def resolve_kafka(kafka: KafkaConfig | str | None) -> KafkaConfig:
     if isinstance(kafka, KafkaConfig):
         return kafka
     if isinstance(kafka, str) and kafka:
-        return KafkaConfig(bootstrap_servers=kafka)
+        return KafkaConfig.resolve(kafka)  # the local broker's address: fast joins
     raise ConfigError("no Kafka cluster given: pass kafka='host:port' or a KafkaConfig "
                       "(the CLI reads STREAMLEARN_BOOTSTRAP)")
 
@@ -94,28 +98,14 @@ class Runner:
     # -- set-up -----------------------------------------------------------------------
     def _prepare_topics(self) -> None:
         opts = self.options
-        counts = {t: partition_count(self.kafka, t) for t in self.topics}
-        missing = [t for t, n in counts.items() if n is None]
-        if missing:
-            raise ConfigError(f"input topic(s) {missing} do not exist")
-        if len(set(counts.values())) > 1:
-            raise ConfigError(
-                f"input topics must be co-partitioned (same partition count, keyed alike), "
-                f"got {counts}: partition p of each topic is processed together")
-        parts = next(iter(counts.values()))
-        wanted: dict[str, int] = {opts.dead_letter_topic: 1}
+        outputs = {opts.dead_letter_topic: TopicSpec(1), opts.metrics_topic: TopicSpec(1)}
         for out in self.pipeline.outputs():
-            wanted.setdefault(out.topic, out.partitions or parts or 1)
-        ensure_topics(self.kafka, {t: n for t, n in wanted.items()
-                                   if partition_count(self.kafka, t) is None})
-        broadcast = {t: partition_count(self.kafka, t) for t in self.broadcast_topics}
-        if any(n is None for n in broadcast.values()):
-            raise ConfigError("broadcast input topic(s) "
-                              f"{[t for t, n in broadcast.items() if n is None]} do not exist")
-        self._broadcast_partitions = {t: int(n or 0) for t, n in broadcast.items()}
-        if self.pipeline.stateful and partition_count(self.kafka, opts.state_topic) is None:
-            ensure_topics(self.kafka, {opts.state_topic: 1},
-                          config_overrides={"cleanup.policy": "compact"})
+            outputs.setdefault(out.topic, TopicSpec(out.partitions, out.config))
+        self.provisioned = provision(
+            self.kafka, inputs=self.topics, outputs=outputs,
+            state_topic=opts.state_topic if self.pipeline.stateful else None)
+        broadcast = provision(self.kafka, inputs=self.broadcast_topics, co_partitioned=False)
+        self._broadcast_partitions = broadcast.partitions
 
     def _make_clients(self) -> None:
         opts = self.options
@@ -130,8 +120,8 @@ class Runner:
         if opts.exactly_once:
             cconf["isolation.level"] = "read_committed"
             pconf["transactional.id"] = opts.transactional_id
-        self.consumer = Consumer(self.kafka.consumer_config(self.group, **cconf))
-        self.producer = Producer(self.kafka.producer_config(**pconf))
+        self.consumer = make_consumer(self.kafka, self.group, **cconf)
+        self.producer = make_producer(self.kafka, **pconf)
         self.state = StateStore(opts.state_topic, opts.name,
                                 self.kafka.consumer_config(self.group, **cconf)) \
             if self.pipeline.stateful else None
@@ -140,6 +130,12 @@ class Runner:
         self.reader = BatchReader(self.consumer, self.source, one_topic=len(self.topics) == 1)
         self.checkpoint = Checkpoint(self.tasks, self.ctx, self.consumer, self.producer,
                                      self.state, exactly_once=opts.exactly_once)
+        self.publisher = MetricsPublisher(
+            lambda key, value: produce(self.producer, opts.metrics_topic, value, key),
+            pipeline=opts.name, interval=opts.metrics_interval)
+        self._prometheus = serve_prometheus(
+            opts.metrics_port, lambda: (self.stats, self.ctx.metrics), pipeline=opts.name) \
+            if opts.metrics_port else None
         if self.broadcast_topics:
             self.broadcasts = Broadcasts(self.kafka, self.broadcast_topics,
                                          self._broadcast_partitions)
@@ -161,7 +157,8 @@ class Runner:
                 tp.offset = snap.offsets[(tp.topic, tp.partition)]
                 self.tasks.next_offsets[(tp.topic, tp.partition)] = tp.offset
         consumer.assign(partitions)
-        log.info("assigned %s (restored %s)", sorted(numbers), sorted(snaps))
+        log_assigned(self.group, [(tp.topic, tp.partition) for tp in partitions])
+        log.info("restored %s", sorted(snaps))
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         numbers = {tp.partition for tp in partitions}
@@ -187,9 +184,11 @@ class Runner:
         self._stop = True
 
     def run(self) -> RunStats:
+        check_reachable(self.kafka)
         self._prepare_topics()
         self._make_clients()
         opts, tasks, ctx = self.options, self.tasks, self.ctx
+        log_joining(self.group, self.topics)
         self.consumer.subscribe(list(self.topics), on_assign=self._on_assign,
                                 on_revoke=self._on_revoke, on_lost=self._on_lost)
         stats = self.stats
@@ -231,12 +230,15 @@ class Runner:
                 if now - last_progress >= self.progress_interval:
                     last_progress = now
                     rate_mark = self._progress(rate_mark)
+                self.publisher.maybe_publish(now, stats, ctx.metrics, self._lag)
             if self._drain:
                 if self.aligner is not None:
                     tasks.process(self.aligner.release(everything=True), ctx)
                 tasks.drain(ctx)
-            self._commit(force=True)
             self._progress(rate_mark)
+            self.publisher.maybe_publish(time.monotonic(), stats, ctx.metrics, self._lag,
+                                         force=True)
+            self._commit(force=True)
         finally:
             self._close()
         return stats
@@ -262,6 +264,19 @@ class Runner:
                 self.consumer.resume([TopicPartition(t, p) for t, p in self.paused - ahead])
             self.paused = ahead
         return groups
+
+    def _lag(self) -> dict[str, int]:
+        """Records behind the log end per input ``topic[partition]``, from the consumer's
+        cached watermarks (no broker call). On Tansu the high watermark is wrong (the
+        first offset of the last record batch + 1), so this under-reports there."""
+        lag = {}
+        for (topic, part), nxt in list(self.tasks.next_offsets.items()):
+            with contextlib.suppress(KafkaException):
+                _, high = self.consumer.get_watermark_offsets(TopicPartition(topic, part),
+                                                              cached=True)
+                if high >= 0:
+                    lag[f"{topic}[{part}]"] = max(0, high - nxt)
+        return lag
 
     def _update_counts(self) -> None:
         stats, ctx, tasks = self.stats, self.ctx, self.tasks
@@ -297,6 +312,8 @@ class Runner:
             self.consumer.close()
         if self.broadcasts is not None:
             self.broadcasts.close()
+        if getattr(self, "_prometheus", None) is not None:
+            self._prometheus.shutdown()
         release_long_lived()
 
 

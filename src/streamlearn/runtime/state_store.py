@@ -7,9 +7,17 @@ model of one moment with the window buffer or offsets of another.
 
 Restoring reads the topic from the beginning to the log end, last value per key wins
 (what compaction would keep; Tansu never compacts, so the reader must not assume it
-did). The log end comes from the high watermark, as Kafka defines it. Tansu reports the
-first offset of the *last record batch* + 1 instead, so every snapshot is produced and
-flushed on its own: each is then a batch of one record and the two readings agree.
+did). "The end" is where Kafka says it is: the partition-EOF event librdkafka raises
+when the fetch position reaches the high watermark (the last stable offset for
+``read_committed``). Waiting to *receive* offset high watermark - 1 instead never ends
+on a transactionally written partition, whose last offset is a commit marker that no
+consumer receives (issue 8, item 2).
+
+Tansu reports a high watermark that is the first offset of the *last record batch* + 1,
+not the log end. Every snapshot is therefore produced and flushed on its own (a batch of
+one record, so the two agree), and the reader also stops when a poll finds nothing and
+its position has reached the reported high watermark (on Tansu the fetch position can
+pass it, and no EOF event is raised then).
 """
 
 from __future__ import annotations
@@ -18,10 +26,13 @@ import time
 from typing import Any
 
 import numpy as np
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
 
 from streamlearn.core.errors import StateError
 from streamlearn.core.state import decode_state, encode_state
+from streamlearn.kafka.clients import make_consumer
+
+__all__ = ["Snapshot", "StateStore"]
 
 
 class Snapshot:
@@ -56,7 +67,7 @@ class StateStore:
         conf = dict(consumer_config)
         conf.pop("group.id", None)
         conf.update({"group.id": f"{pipeline}.state-reader", "enable.auto.commit": False,
-                     "enable.partition.eof": False})
+                     "enable.partition.eof": True, "allow.auto.create.topics": False})
         self._conf = conf
 
     def key(self, partition: int) -> bytes:
@@ -65,7 +76,7 @@ class StateStore:
     def load(self, partitions: set[int] | None = None, timeout: float = 30.0
              ) -> dict[int, Snapshot]:
         """The newest snapshot of each partition (optionally only of ``partitions``)."""
-        consumer = Consumer(self._conf)
+        consumer = make_consumer(self._conf)
         latest: dict[bytes, bytes | None] = {}
         try:
             meta = consumer.list_topics(self.topic, timeout=10).topics.get(self.topic)
@@ -74,24 +85,7 @@ class StateStore:
             prefix = f"{self.pipeline}/".encode()
             deadline = time.monotonic() + timeout
             for p in meta.partitions:
-                _, high = consumer.get_watermark_offsets(TopicPartition(self.topic, p),
-                                                         timeout=10)
-                if high <= 0:
-                    continue
-                consumer.assign([TopicPartition(self.topic, p, 0)])
-                position = 0
-                while position < high:
-                    if time.monotonic() > deadline:
-                        raise StateError(f"timed out reading state topic {self.topic!r} "
-                                         f"partition {p} at offset {position} of {high}")
-                    for m in consumer.consume(num_messages=10_000, timeout=0.5):
-                        if m.error() is not None:
-                            continue
-                        position = m.offset() + 1
-                        k = m.key()
-                        if k is not None and k.startswith(prefix):
-                            latest[k] = m.value()
-                consumer.unassign()
+                self._read_partition(consumer, p, prefix, latest, deadline)
         finally:
             consumer.close()
         out = {}
@@ -100,6 +94,38 @@ class StateStore:
             if v is not None and (partitions is None or part in partitions):
                 out[part] = Snapshot.decode(v)
         return out
+
+    def _read_partition(self, consumer: Consumer, partition: int, prefix: bytes,
+                        latest: dict[bytes, bytes | None], deadline: float) -> None:
+        """Read one partition from its start to its end (EOF), keeping the newest value
+        of each of this pipeline's keys in ``latest``."""
+        tp = TopicPartition(self.topic, partition)
+        low, high = consumer.get_watermark_offsets(tp, timeout=10)
+        if high <= max(low, 0):
+            return  # empty (or everything deleted by retention)
+        consumer.assign([TopicPartition(self.topic, partition, OFFSET_BEGINNING)])
+        try:
+            while True:
+                if time.monotonic() > deadline:
+                    at = consumer.position([tp])[0].offset
+                    raise StateError(f"timed out reading state topic {self.topic!r} "
+                                     f"partition {partition} at offset {at} of {high}")
+                msgs = consumer.consume(num_messages=10_000, timeout=0.2)
+                got = False
+                for m in msgs:
+                    err = m.error()
+                    if err is not None:
+                        if err.code() == KafkaError._PARTITION_EOF:
+                            return
+                        continue
+                    got = True
+                    k = m.key()
+                    if k is not None and k.startswith(prefix):
+                        latest[k] = m.value()
+                if not got and consumer.position([tp])[0].offset >= high:
+                    return  # Tansu: past its (too low) high watermark, no EOF event
+        finally:
+            consumer.unassign()
 
     def save(self, producer: Producer, partition: int, snapshot: Snapshot,
              *, flush: bool = True) -> None:

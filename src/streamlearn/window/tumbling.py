@@ -16,16 +16,23 @@ from streamlearn.core.errors import ConfigError
 from streamlearn.core.operator import Context, Operator, Step
 
 
-@dataclass(frozen=True)
-class Timer(Operator):
+def timer(seconds: float = 1.0, *, max_rows: int = 100_000, name: str | None = None
+          ) -> ProcessingTimeTumblingWindow:
     """Emit the rows collected in each ``seconds``-long processing-time window.
+
+    A tumbling window on the machine's clock (kdb Insights' ``window.timer``): every
+    ``seconds`` it releases everything it gathered from a partition, in order, and
+    earlier once ``max_rows`` are held, so memory stays bounded under load. Held rows are
+    re-read after a crash, not snapshotted.
 
     Parameters
     ----------
     seconds
         Window length. ``0`` passes every batch through at once.
     max_rows
-        Emit early when this many rows are buffered.
+        Emit early when this many rows are held.
+    name
+        Step name (default: derived from the operator kind).
 
     Examples
     --------
@@ -33,10 +40,17 @@ class Timer(Operator):
     >>> sl.window.timer(seconds=5).apply(pl.DataFrame({"x": [1, 2]}))["x"].to_list()
     [1, 2]
     """
+    return ProcessingTimeTumblingWindow(seconds, max_rows, name=name)
 
-    seconds: float = 1.0
-    max_rows: int = 100_000
+
+@dataclass(frozen=True)
+class ProcessingTimeTumblingWindow(Operator):
+    """The operator :func:`timer` builds (its parameters and defaults are documented there)."""
+
+    seconds: float
+    max_rows: int
     kind: str = field(default="window.timer", init=False, repr=False)
+
     def __post_init__(self) -> None:
         if self.seconds < 0 or self.max_rows < 1:
             raise ConfigError("window.timer needs seconds >= 0 and max_rows >= 1")
@@ -46,7 +60,7 @@ class Timer(Operator):
 
 
 class _TimerStep(Step):
-    def __init__(self, spec: Timer) -> None:
+    def __init__(self, spec: ProcessingTimeTumblingWindow) -> None:
         self.spec = spec
         self.buffer: list[Batch] = []
         self.rows = 0
@@ -83,3 +97,6 @@ class _TimerStep(Step):
 
     def flush(self, ctx: Context) -> Batch | None:
         return self._release()
+
+
+__all__ = ["ProcessingTimeTumblingWindow", "timer"]

@@ -22,7 +22,7 @@ to several places and keep transforming after a write.
 
 Examples
 --------
-A sink that collects rows in a list (``streamlearn.testing`` has a ready-made one):
+A sink that collects rows in a list (:mod:`streamlearn.testing` has a ready-made one):
 
 >>> import polars as pl, streamlearn as sl
 >>> from streamlearn.write.base import Sink, SinkOperator

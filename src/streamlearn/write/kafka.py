@@ -13,14 +13,15 @@ never shows it to ``read_committed`` readers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import KW_ONLY, dataclass, field
 
 import polars as pl
 
 from streamlearn.core.batch import Batch
 from streamlearn.core.errors import ConfigError
 from streamlearn.core.operator import Context, OutputTopic
-from streamlearn.decode.json_codec import encode_json
+from streamlearn.formats.json import encode_json
 from streamlearn.write.base import Sink, SinkOperator
 
 
@@ -47,17 +48,22 @@ class ToKafka(SinkOperator):
     >>> _ = sl.write.to_kafka("out").apply(pl.DataFrame({"x": [1]}), ctx=ctx)
     >>> ctx.outputs["out"][0].data["x"].to_list()
     [1]
+    >>> sl.write.to_kafka("scored", key="customer", columns=["customer", "score"]).columns
+    ('customer', 'score')
     """
 
     topic: str = ""
+    _: KW_ONLY
     key: str | None = None
-    columns: tuple[str, ...] | None = None
+    columns: Sequence[str] | None = None
     partitions: int | None = None
     kind: str = field(default="write.to_kafka", init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if not self.topic:
-            raise ConfigError("to_kafka needs a topic")
+        if not self.topic or not isinstance(self.topic, str):
+            raise ConfigError("to_kafka needs a topic name")
+        if self.columns is not None:
+            object.__setattr__(self, "columns", tuple(self.columns))
         if self.partitions is not None and self.partitions < 1:
             raise ConfigError(f"to_kafka({self.topic!r}): partitions must be >= 1")
 
@@ -98,3 +104,7 @@ def _json_safe(df: pl.DataFrame) -> pl.DataFrame:
     if not binary:
         return df
     return df.with_columns(pl.col(c).cast(pl.String, strict=False) for c in binary)
+
+
+#: the verb: ``sl.write.to_kafka("out", key="id")`` (the class's own signature)
+to_kafka = ToKafka

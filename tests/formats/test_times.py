@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 import streamlearn as sl
-from streamlearn.decode.json_codec import fast_iso_times, parse_times
+from streamlearn.formats.times import fast_iso_times, parse_times
 
 US = pl.Datetime("us")
 
