@@ -171,3 +171,12 @@ def produce_interleaved(bootstrap: str, records: list[tuple[str, bytes, bytes]],
     producer.flush(120)
     if failed:
         raise RuntimeError(f"{len(failed)} records not delivered: {failed[0]}")
+
+
+def create_topics(bootstrap: str, topics: dict[str, int]) -> None:
+    """Create topics (name -> partitions) that do not exist yet."""
+    from streamlearn.kafka.admin import ensure_topics
+    from streamlearn.kafka.config import KafkaConfig
+
+    ensure_topics(KafkaConfig.for_local_broker(bootstrap), topics)
+

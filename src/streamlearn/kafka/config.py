@@ -29,8 +29,14 @@ __all__ = ["CONSUMER_THROUGHPUT", "LOCAL_CONSUMER", "KafkaConfig", "is_local_bro
 #: the default fetch.queue.backoff.ms=1000 stalls consume() for ~1 s whenever the local
 #: queue fills. 50k prefetched records keep consume() fed (a 10 MB partition fetch adds
 #: ~100k small records at a time); 200k cost S1 ~60 MB more RSS for no measurable speed.
+#: fetch.wait.max.ms=10 (librdkafka: 500): how long the broker may hold a fetch that found
+#: too little data. Apache Kafka answers as soon as fetch.min.bytes (1) is there, so this
+#: only bounds idle polling; the local broker holds fetches longer, and at 500 ms each hop
+#: of a pipeline took ~130 ms more (BENCHMARKS.md, latency). An idle consumer now sends up
+#: to ~100 fetches/s; set it back with client_options={"fetch.wait.max.ms": 500}.
 CONSUMER_THROUGHPUT = {
     "fetch.queue.backoff.ms": 10,
+    "fetch.wait.max.ms": 10,
     "fetch.max.bytes": 52_428_800,
     "max.partition.fetch.bytes": 10_485_760,
     "queued.min.messages": 50_000,

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import copy
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
+
+import numpy as np
+
+#: end-to-end latencies kept for the percentiles (the most recent outputs)
+LATENCY_WINDOW = 16_384
+#: at most this many evenly spaced samples from one batch, so one large batch does not
+#: push everything else out of the window
+LATENCY_SAMPLES_PER_BATCH = 1024
 
 
 @dataclass
@@ -14,6 +23,19 @@ class RunStats:
     ``records_in == records_out + records_filtered + dead_lettered + records_buffered``
     holds at every commit for a pipeline with one sink at its end; ``records_buffered``
     is zero once a bounded run has drained.
+
+    ``e2e_p50_ms``/``e2e_p99_ms``/``e2e_max_ms``: end-to-end latency of recent outputs,
+    from the Kafka timestamp of the input record each came from to the moment the sink
+    handed it on (:meth:`record_output_latency`; the last hop, producer to broker, is not
+    in it). ``None`` until an output with a timestamped input was written.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> stats = RunStats()
+    >>> stats.record_output_latency(np.array([1_000, 1_010, -1]), now_ms=1_030.0)
+    >>> stats.e2e_p50_ms, stats.e2e_max_ms, stats.e2e_samples
+    (25.0, 30.0, 2)
     """
 
     records_in: int = 0
@@ -36,9 +58,42 @@ class RunStats:
     first_record_at: float | None = None
     elapsed_s: float = 0.0
     metrics: dict[str, Any] = field(default_factory=dict)
+    e2e_p50_ms: float | None = None
+    e2e_p99_ms: float | None = None
+    e2e_max_ms: float | None = None
+    #: latencies in the window the percentiles are taken over
+    e2e_samples: int = 0
+    _latency: np.ndarray = field(default_factory=lambda: np.empty(LATENCY_WINDOW),
+                                 repr=False)
+    _latency_next: int = field(default=0, repr=False)
+
+    def record_output_latency(self, timestamps_ms: np.ndarray, now_ms: float) -> None:
+        """Note the end-to-end latency of a batch of outputs: ``now_ms`` (wall clock,
+        epoch milliseconds) minus each output's input record timestamp (epoch ms, as
+        ``Origin.timestamps`` gives them; negative means "no timestamp" and is skipped).
+        Vectorised; the percentiles cover the last :data:`LATENCY_WINDOW` samples."""
+        ts = np.asarray(timestamps_ms)
+        ts = ts[ts >= 0]
+        if not len(ts):
+            return
+        if len(ts) > LATENCY_SAMPLES_PER_BATCH:
+            ts = ts[np.linspace(0, len(ts) - 1, LATENCY_SAMPLES_PER_BATCH).astype(np.int64)]
+        lat = now_ms - ts.astype(np.float64)
+        ring, n = self._latency, len(lat)
+        at = self._latency_next % LATENCY_WINDOW
+        first = min(n, LATENCY_WINDOW - at)
+        ring[at:at + first] = lat[:first]
+        ring[:n - first] = lat[first:]
+        self._latency_next += n
+        self.e2e_samples = min(self._latency_next, LATENCY_WINDOW)
+        window = ring[:self.e2e_samples]
+        p50, p99 = np.percentile(window, (50, 99))
+        self.e2e_p50_ms = round(float(p50), 2)
+        self.e2e_p99_ms = round(float(p99), 2)
+        self.e2e_max_ms = round(float(window.max()), 2)
 
     def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d.pop("started_at")
-        d.pop("first_record_at")
-        return d
+        d = {f.name: getattr(self, f.name) for f in fields(self)
+             if not f.name.startswith("_") and f.name not in ("started_at", "first_record_at")}
+        # deep copies, as dataclasses.asdict made them (the latency ring is left out)
+        return copy.deepcopy(d)
