@@ -4,7 +4,7 @@ import pytest
 
 import streamlearn as sl
 from streamlearn.core.batch import Batch
-from streamlearn.core.errors import ConfigError
+from streamlearn.core.errors import ConfigError, NotFittedError
 
 CENTERS = np.array([[0.0, 0.0], [10.0, 10.0], [20.0, 0.0]])
 
@@ -114,3 +114,62 @@ def test_bad_configuration_is_refused():
         sl.ml.sequential_k_means(["a"], k=3, distance="manhattan")
     with pytest.raises(ConfigError):
         sl.ml.sequential_k_means(["a"], k=2, centroids=[[1.0]])
+
+
+# -- the model on its own (offline, like an estimator) --------------------------------
+def test_model_offline_equals_the_operator():
+    """SequentialKMeans on arrays gives the operator's clusters and centroids."""
+    df = points()
+    x = df.select("a", "b").to_numpy()
+    op = sl.ml.sequential_k_means(["a", "b"], k=3, buffer_size=100, update_every=10)
+    out = op.apply(df, batch_size=37)
+    model = sl.ml.SequentialKMeans(k=3, buffer_size=100, update_every=10)
+    labels = np.concatenate([model.learn_predict_batch(x[s:s + 50])[0]
+                             for s in range(0, len(x), 50)])
+    assert (labels[100:] == out["cluster"].to_numpy()[100:]).all()
+    step = sl.Pipeline.of(op).build().steps[0]
+    step.process(Batch.from_frame(df), sl.Context())
+    np.testing.assert_allclose(model.centroids_, step.centroids_, atol=1e-12)
+    np.testing.assert_array_equal(model.predict_batch(x), step.model.predict_batch(x))
+
+
+def test_model_snapshot_restore_and_clone():
+    x = points().select("a", "b").to_numpy()
+    model = sl.ml.SequentialKMeans(k=3, buffer_size=100, update_every=7).learn_batch(x[:250])
+    twin = model.clone()
+    assert not twin.fitted and twin.get_params() == model.get_params()
+    twin.restore(model.snapshot())
+    model.learn_batch(x[250:])
+    twin.learn_batch(x[250:])
+    np.testing.assert_array_equal(model.centroids_, twin.centroids_)
+    half = sl.ml.SequentialKMeans(k=3, buffer_size=100).learn_batch(x[:40])  # mid warm-up
+    again = half.clone()
+    again.restore(half.snapshot())
+    assert again.learn_batch(x[40:]).fitted
+
+
+def test_model_documents_and_checks_its_choices():
+    import pydoc
+
+    text = pydoc.render_doc(sl.ml.SequentialKMeans)
+    assert "e2dist" in text and "k-means++" in text and "random" in text
+    with pytest.raises(ConfigError, match="distance"):
+        sl.ml.SequentialKMeans(distance="cosine").learn_batch(np.zeros((5, 2)))
+    with pytest.raises(NotFittedError):
+        sl.ml.SequentialKMeans().predict_batch(np.zeros((1, 2)))
+
+
+def test_scaler_model_offline_equals_the_operator():
+    rng = np.random.default_rng(0)
+    x = rng.normal(3.0, 2.0, (300, 2))
+    out = sl.ml.standard_scaler(["a", "b"]).apply(pl.DataFrame({"a": x[:, 0], "b": x[:, 1]}),
+                                                  batch_size=100)
+    model = sl.ml.StandardScaler()
+    mine = np.concatenate([model.learn_transform_batch(x[s:s + 100]) for s in (0, 100, 200)])
+    np.testing.assert_allclose(mine, out.select("a", "b").to_numpy())
+    np.testing.assert_allclose(model.mean_, x.mean(axis=0))
+    twin = sl.ml.StandardScaler()
+    twin.restore(model.snapshot())
+    np.testing.assert_array_equal(twin.transform_batch(x), model.transform_batch(x))
+    assert model.tags().role == "transformer"
+    assert sl.ml.SequentialKMeans().tags().role == "clusterer"

@@ -19,6 +19,7 @@ from streamlearn.ml.learners import (
     LinearRegressionSGD,
     LogisticRegressionSGD,
     PassiveAggressive,
+    PassiveAggressiveRegressor,
     RiverAdapter,
     SklearnPartialFit,
     SoftConfidenceWeighted,
@@ -28,8 +29,8 @@ LEARNERS = [
     PassiveAggressive(),
     PassiveAggressive(variant="PA", backend="numpy"),
     PassiveAggressive(variant="PA-II", C=0.5, multiclass="multiclass"),
-    PassiveAggressive(task="regression"),
-    PassiveAggressive(task="regression", variant="PA-II", backend="numpy"),
+    PassiveAggressiveRegressor(),
+    PassiveAggressiveRegressor(variant="PA-II", backend="numpy"),
     SoftConfidenceWeighted(),
     SoftConfidenceWeighted(variant="SCW-II", diagonal=True),
     LogisticRegressionSGD(seed=0),
@@ -89,8 +90,8 @@ def test_pa_matches_reference(variant, backend):
     np.testing.assert_allclose(sign * model.coef_[0], ref[:-1], atol=1e-10)
     np.testing.assert_allclose(sign * model.intercept_[0], ref[-1], atol=1e-10)
     yr = X @ np.arange(5.0) + np.random.default_rng(2).normal(size=len(X))
-    reg = PassiveAggressive(variant=variant, C=0.3, task="regression", epsilon=0.2,
-                            backend=backend).learn_batch(X, yr)
+    reg = PassiveAggressiveRegressor(variant=variant, C=0.3, epsilon=0.2,
+                                     backend=backend).learn_batch(X, yr)
     ref = _pa_reference(X, yr, variant, 0.3, eps=0.2)
     np.testing.assert_allclose(np.append(reg.coef_, reg.intercept_), ref, atol=1e-10)
 
@@ -150,7 +151,7 @@ def test_class_growth_from_one_class_is_exact():
 
 
 def test_string_labels_and_snapshot_dtype():
-    X, y = checks.make_data("classification")
+    X, y = checks.make_data("classifier")
     model = SoftConfidenceWeighted().learn_batch(X, y)
     twin = model.clone()
     twin.restore(model.snapshot())
@@ -159,7 +160,7 @@ def test_string_labels_and_snapshot_dtype():
 
 
 def test_config_errors_at_first_learn():
-    X, y = checks.make_data("classification", 10)
+    X, y = checks.make_data("classifier", 10)
     bad = PassiveAggressive(variant="PA-III")  # stored, not validated yet
     with pytest.raises(ConfigError, match="variant"):
         bad.learn_batch(X, y)
@@ -172,7 +173,7 @@ def test_config_errors_at_first_learn():
 
 
 def test_restore_into_other_params_fails():
-    X, y = checks.make_data("classification")
+    X, y = checks.make_data("classifier")
     blob = PassiveAggressive(C=0.5).learn_batch(X, y).snapshot()
     with pytest.raises(StateError, match="hyperparameters"):
         PassiveAggressive(C=2.0).restore(blob)
@@ -183,14 +184,14 @@ def test_restore_into_other_params_fails():
 def test_sklearn_adapter_refuses_unserialisable_state():
     from sklearn.neural_network import MLPClassifier
 
-    X, y = checks.make_data("classification", 60)
+    X, y = checks.make_data("classifier", 60)
     model = SklearnPartialFit(MLPClassifier(max_iter=5, random_state=0)).learn_batch(X, y)
     with pytest.raises(StateError, match="no pickle"):
         model.snapshot()
 
 
 def test_sklearn_adapter_skips_labels_it_cannot_grow():
-    X, y = checks.make_data("classification", 90, labels=(0, 1, 2))
+    X, y = checks.make_data("classifier", 90, labels=(0, 1, 2))
     model = SklearnPartialFit(GaussianNB()).learn_batch(X[y < 2], y[y < 2])
     with pytest.warns(RuntimeWarning, match="cannot learn new labels"):
         model.learn_batch(X, y)
@@ -244,7 +245,7 @@ def test_pa_regression_linear_stream():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(3000, 6))
     y = X @ rng.normal(size=6) + 2.0 + rng.normal(0, 0.05, 3000)
-    model = PassiveAggressive(task="regression", epsilon=0.05, C=0.5)
+    model = PassiveAggressiveRegressor(epsilon=0.05, C=0.5)
     model.learn_batch(X[:2000], y[:2000])
     mae = float(np.abs(model.predict_batch(X[2000:]) - y[2000:]).mean())
     print(f"PA-I regression MAE on held-out rows: {mae:.4f} (noise sd 0.05)")
@@ -260,7 +261,7 @@ def test_speed_sanity():
                           (SoftConfidenceWeighted(), y),
                           (SoftConfidenceWeighted(diagonal=True), y),
                           (LogisticRegressionSGD(seed=0), y),
-                          (PassiveAggressive(task="regression"), yr)]:
+                          (PassiveAggressiveRegressor(), yr)]:
         model.learn_batch(X, target)  # warm-up batch
         start = time.perf_counter()
         for _ in range(3):
@@ -268,3 +269,20 @@ def test_speed_sanity():
             model.learn_batch(X, target)
         rate = 30_000 / (time.perf_counter() - start)
         print(f"{model!r}: predict+learn {rate:,.0f} rows/s (batches of 10,000 x 18)")
+
+
+def test_pa_regression_is_its_own_class():
+    """Issue 9: ``task="regression"`` was a string where the anchors have a class."""
+    with pytest.raises(ConfigError, match="PassiveAggressiveRegressor"):
+        PassiveAggressive(task="regression")
+    assert PassiveAggressiveRegressor().tags().role == "regressor"
+    assert "epsilon" not in PassiveAggressive().get_params()
+
+
+@pytest.mark.parametrize("learner", LEARNERS, ids=repr)
+def test_capabilities_are_declared_by_tags_only(learner):
+    tags = learner.tags()
+    assert tags.role in ("classifier", "regressor")
+    for old in ("task", "has_proba", "has_decision", "sequential", "supports_snapshot",
+                "grows_classes"):
+        assert not hasattr(learner, old), f"{learner!r} still declares {old}"

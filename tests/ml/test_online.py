@@ -14,8 +14,12 @@ from sklearn.linear_model import SGDClassifier
 import streamlearn as sl
 from streamlearn.core.batch import Batch, Origin
 from streamlearn.core.errors import ConfigError
-from streamlearn.core.operator import Context
-from streamlearn.ml.learners import LogisticRegressionSGD, PassiveAggressive
+from streamlearn.core.operator import Context, OutputTopic
+from streamlearn.ml.learners import (
+    LogisticRegressionSGD,
+    PassiveAggressive,
+    PassiveAggressiveRegressor,
+)
 
 FEEDBACK = sl.read.from_kafka("labels")
 
@@ -37,8 +41,17 @@ class Spec:
         self.op = sl.ml.online_classifier(["x0", "x1"], model=model or PassiveAggressive(),
                                           feedback=FEEDBACK, name="ol", **kwargs)
 
+    @classmethod
+    def wrap(cls, operator):
+        spec = cls.__new__(cls)
+        spec.op = operator
+        return spec
+
     def build(self):
-        return sl.Pipeline.of(self.op).build().steps[0]
+        chain = sl.Pipeline.of(self.op).build()
+        step = chain.steps[0]
+        step.test_chain = chain  # labels go through the chain's side input, as at run time
+        return step
 
 
 op = Spec
@@ -65,6 +78,9 @@ def blobs(n, seed=0):
 
 
 def run(step, batch, ctx):
+    """Events into the step; label records through the feedback decoders first."""
+    if batch.origin is not None and batch.origin.topic == "labels":
+        return step.test_chain.push_side("labels", batch, ctx)
     return step.process(batch, ctx)
 
 
@@ -174,11 +190,13 @@ def test_bad_labels_go_to_the_dead_letters(ctx):
            b'{"y": 0}', b'{"event_id": "c", "y": 0}', b""]
     run(step, labels([], raw=raw), ctx)
     report = step.report()
-    assert report["learned"] == 2 and report["bad_labels"] == 4
+    # not JSON / empty: dead-lettered by the feedback decoder; no id or no label: by the step
+    assert report["learned"] == 2 and report["bad_labels"] == 2
     dead = ctx.dead_letters
     assert sum(d.batch.height for d in dead) == 4
-    assert {d.operator for d in dead} == {"ol"}
-    assert sorted(dead[0].batch.offsets().tolist()) == [1, 2, 3, 5]
+    assert {d.operator for d in dead} == {"ol", "0-decode.json"}
+    offsets = sorted(o for d in dead for o in d.batch.offsets().tolist())
+    assert offsets == [1, 2, 3, 5]
 
 
 def test_events_without_the_columns_are_dead_lettered(ctx):
@@ -233,10 +251,9 @@ def test_regression_reports_mae_rmse_r2(ctx):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(500, 2))
     target = X @ np.array([2.0, -1.0]) + 0.5
-    spec = sl.ml.online_regressor(["x0", "x1"], model=PassiveAggressive(task="regression",
-                                                                          epsilon=0.0),
-                                  feedback=FEEDBACK, label="price")
-    step = spec.build()
+    spec = sl.ml.online_regressor(["x0", "x1"], model=PassiveAggressiveRegressor(epsilon=0.0),
+                                  feedback=FEEDBACK, label="price", name="ol")
+    step = Spec.wrap(spec).build()
     ids = [f"e{i}" for i in range(500)]
     for s in range(0, 500, 50):
         run(step, events(X[s:s + 50], ids[s:s + 50]), ctx)
@@ -272,12 +289,12 @@ def test_metrics_are_emitted_to_the_metrics_topic(ctx):
     sent = ctx.outputs["metrics"][0].data["metrics"][0]
     report = orjson.loads(sent)
     assert report["learned"] == 10 and report["partition"] == 0
-    assert op(metrics_topic="m").op.output_topics == ("m",)
+    assert op(metrics_topic="m").op.outputs() == (OutputTopic("m", partitions=1),)
 
 
 def test_configuration_errors_are_clear():
     with pytest.raises(ConfigError, match="regressor"):
-        sl.ml.online_classifier(["x"], model=PassiveAggressive(task="regression"),
+        sl.ml.online_classifier(["x"], model=PassiveAggressiveRegressor(),
                                 feedback=FEEDBACK)
     with pytest.raises(ConfigError, match="not a learner"):
         sl.ml.online_classifier(["x"], model=object(), feedback=FEEDBACK)
@@ -289,10 +306,89 @@ def test_configuration_errors_are_clear():
 
 
 def test_seen_agrees_with_is_in_whichever_side_is_hashed():
-    from streamlearn.ml.online import _seen
+    from streamlearn.join import RecentKeys
 
     rng = np.random.default_rng(5)
     learned = pl.Series([f"e{i}" for i in rng.permutation(5000)])
     for n in (0, 1, 30, 1200, 4000):  # below and above the switch at len(learned) / 4
         ids = pl.Series([f"e{i}" for i in rng.integers(0, 10_000, n)], dtype=pl.String)
-        assert _seen(ids, learned).to_list() == ids.is_in(learned.implode()).to_list()
+        recent = RecentKeys()
+        recent.remember(learned)
+        assert recent.seen(ids).to_list() == ids.is_in(learned.implode()).to_list()
+
+
+CLASSIFIERS = [m for m in __import__("tests.ml.test_learners", fromlist=["LEARNERS"]).LEARNERS
+               if m.tags().role == "classifier"]
+
+
+@pytest.mark.parametrize("model", CLASSIFIERS, ids=repr)
+@pytest.mark.parametrize("names", [("class_0", "class_1"), (False, True), (3, 7)],
+                         ids=["str", "bool", "int"])
+def test_every_classifier_takes_any_label_type_online(ctx, model, names):
+    """Issue 8 item 3: string labels crashed learners with probabilities ("labels mix
+    numbers and strings") at the first label scored after the first update."""
+    X, y = blobs(200)
+    ids = [f"e{i}" for i in range(200)]
+    named = [names[int(v)] for v in y]
+    step = op(model).build()
+    for s in range(0, 200, 50):
+        run(step, events(X[s:s + 50], ids[s:s + 50]), ctx)
+        run(step, labels(zip(ids[s:s + 50], named[s:s + 50], strict=True)), ctx)
+    report = step.report()
+    assert report["learned"] == 200 and report["n"] == 150
+    out = run(step, events(X, [f"again{i}" for i in range(200)]), ctx).data
+    assert (out["prediction"].to_list() == np.asarray(named, dtype=object)).mean() > 0.9
+
+
+def test_feedback_decoded_by_the_users_decoder(ctx):
+    """Issue 9: labels are decoded by the feedback pipeline's decoder (here string labels
+    by schema), then handed to the step through process_side."""
+    feedback = sl.read.from_kafka("labels") | sl.decode.json({"event_id": "string",
+                                                               "y": "string"})
+    spec = Spec.wrap(sl.ml.online_classifier(["x0", "x1"], model=PassiveAggressive(),
+                                             feedback=feedback, name="ol"))
+    (side,) = spec.op.inputs()
+    assert side.port == "feedback" and side.pipeline is feedback
+    step = spec.build()
+    X, y = blobs(20)
+    ids = [f"e{i}" for i in range(20)]
+    run(step, events(X, ids), ctx)
+    run(step, labels(zip(ids, [f"c{v}" for v in y.tolist()], strict=True)), ctx)
+    assert step.report()["learned"] == 20
+    assert step.models[None].classes_.dtype.kind == "U"
+
+
+def test_a_bare_source_gets_the_default_json_decoder():
+    (side,) = op().op.inputs()
+    assert [o.kind for o in side.pipeline.operators] == ["decode.json"]
+
+
+def test_offline_apply_with_label_frames():
+    """Pipeline.apply feeds side inputs after the events (labels come later)."""
+    X, y = blobs(200)
+    ids = [f"e{i}" for i in range(200)]
+    ev = pl.DataFrame({"event_id": ids, "x0": X[:, 0], "x1": X[:, 1]})
+    lab = pl.DataFrame({"event_id": ids[:100], "y": y[:100]})
+    p = sl.Pipeline.of(op().op)
+    ctx = Context()
+    out = p.apply(ev, side={"feedback": lab}, ctx=ctx)
+    assert out.height == 200 and out["prediction"].null_count() == 200
+    raw = pl.DataFrame({"value": [orjson.dumps({"event_id": i, "y": int(v)})
+                                  for i, v in zip(ids, y.tolist(), strict=True)]})
+    assert p.apply(ev, side={"feedback": raw}).height == 200  # raw records: decoded
+    with pytest.raises(ConfigError, match="side input"):
+        p.apply(ev, side={"nope": lab})
+
+
+def test_verbs_show_their_full_signature():
+    import inspect
+
+    for verb in (sl.ml.online_classifier, sl.ml.online_regressor, sl.ml.sequential_k_means,
+                 sl.ml.standard_scaler):
+        params = inspect.signature(verb).parameters.values()
+        assert all(p.kind is not p.VAR_KEYWORD for p in params), verb.__name__
+        assert ">>>" in verb.__doc__
+    assert {"key_by", "ttl", "max_pending", "metrics_topic", "name"} <= set(
+        inspect.signature(sl.ml.online_regressor).parameters)
+    assert {"distance", "init", "update_every", "output_distance"} <= set(
+        inspect.signature(sl.ml.sequential_k_means).parameters)

@@ -16,7 +16,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -162,17 +162,29 @@ class Pipeline:
 
     # -- offline --------------------------------------------------------------------
     def apply(self, df: pl.DataFrame, *, batch_size: int | None = None,
-              ctx: Context | None = None) -> pl.DataFrame:
+              ctx: Context | None = None,
+              side: Mapping[str, pl.DataFrame] | None = None) -> pl.DataFrame:
         """Run the operators over a DataFrame, as if it were one partition of a stream.
 
         ``batch_size`` splits the frame into micro-batches in order (the streaming run
         sees the same rows in the same order, so order-dependent learners agree). Sinks
         collect what they would write into ``ctx.outputs``; rows that fail go to
         ``ctx.dead_letters``. Buffers (windows, k-means warm-up) are flushed at the end.
+
+        ``side`` feeds side inputs by port (e.g. ``{"feedback": labels}`` for an online
+        learner), after ``df``: the order of a stream whose labels come later. A frame
+        with a ``value`` column holds raw records and goes through the side input's
+        decoders; any other frame is taken as decoded and handed to the step as it is.
         """
         ctx = ctx or Context()
         chain = self.build()
-        outs = [b.data for b in chain.run_frames(_split(df, batch_size), ctx)]
+        outs = [b.data for b in chain.run_frames(_split(df, batch_size), ctx, flush=False)]
+        for port, frame in (side or {}).items():
+            for b in _split(frame, batch_size):
+                res = chain.push_port(port, b, ctx, decoded="value" not in frame.columns)
+                if res is not None and res.height:
+                    outs.append(res.data)
+        outs.extend(b.data for b in chain.flush(ctx))
         outs = [o for o in outs if o.height]
         if not outs:
             return pl.DataFrame()
@@ -219,6 +231,24 @@ class Chain:
         if decoded is None or decoded.height == 0:
             return None
         out = self.steps[i].process_side(port, decoded, ctx)
+        if out is None or out.height == 0:
+            return None
+        self.rows_out[i] += out.height
+        return self.push(out, ctx, i + 1)
+
+    def push_port(self, port: str, batch: Batch, ctx: Context, *,
+                  decoded: bool = False) -> Batch | None:
+        """:meth:`push_side` by port name (offline); ``decoded`` skips the side input's
+        operators (the batch is already what they would make of the records)."""
+        topic = next((t for t, (_, p, _) in self.sides.items() if p == port), None)
+        if topic is None:
+            raise ConfigError(f"no step has a side input {port!r}; ports: "
+                              f"{sorted({p for _, p, _ in self.sides.values()})}")
+        if not decoded:
+            return self.push_side(topic, batch, ctx)
+        i = self.sides[topic][0]
+        self.rows_in[i] += batch.height
+        out = self.steps[i].process_side(port, batch, ctx)
         if out is None or out.height == 0:
             return None
         self.rows_out[i] += out.height
@@ -282,13 +312,15 @@ class Chain:
                     out.append(res)
         return out
 
-    def run_frames(self, batches: Iterable[Batch], ctx: Context) -> list[Batch]:
+    def run_frames(self, batches: Iterable[Batch], ctx: Context, *,
+                   flush: bool = True) -> list[Batch]:
         out = []
         for b in batches:
             res = self.push(b, ctx)
             if res is not None and res.height:
                 out.append(res)
-        out.extend(self.flush(ctx))
+        if flush:
+            out.extend(self.flush(ctx))
         return out
 
     def snapshot(self) -> dict[str, bytes]:

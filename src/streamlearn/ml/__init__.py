@@ -1,11 +1,14 @@
-"""Machine-learning operators and learners.
+"""Machine learning on streams: models, and the operators that run them on batches.
 
-Operators (pipeline steps): :func:`sequential_k_means`, :func:`standard_scaler`,
-:func:`online_classifier`, :func:`online_regressor`. Learners (the models inside them,
-usable on their own with NumPy batches): :class:`PassiveAggressive`,
+Models (:mod:`streamlearn.ml.base`: one protocol, roles classifier / regressor /
+clusterer / transformer) work offline on NumPy arrays like estimators:
+:class:`PassiveAggressive`, :class:`PassiveAggressiveRegressor`,
 :class:`SoftConfidenceWeighted`, :class:`LogisticRegressionSGD`,
-:class:`LinearRegressionSGD`, and the adapters :class:`SklearnPartialFit` and
-:class:`RiverAdapter`.
+:class:`LinearRegressionSGD`, :class:`SequentialKMeans`, :class:`StandardScaler`, and the
+adapters :class:`SklearnPartialFit` and :class:`RiverAdapter`. Operators wrap them in a
+pipeline: :func:`sequential_k_means` (:class:`KMeansOperator`), :func:`standard_scaler`
+(:class:`ScalerOperator`), :func:`online_classifier` and :func:`online_regressor`
+(:class:`PredictThenLearn`).
 
 Examples
 --------
@@ -20,86 +23,194 @@ from collections.abc import Sequence
 from typing import Any
 
 from streamlearn.core.errors import ConfigError
-from streamlearn.ml.kmeans import SequentialKMeans
+from streamlearn.ml._predict import as_learner
+from streamlearn.ml.base import Model, Tags
+from streamlearn.ml.kmeans import KMeansOperator, SequentialKMeans
 from streamlearn.ml.learners import (
     LinearRegressionSGD,
     LogisticRegressionSGD,
     PassiveAggressive,
+    PassiveAggressiveRegressor,
     RiverAdapter,
     SklearnPartialFit,
     SoftConfidenceWeighted,
 )
 from streamlearn.ml.learners.base import Learner
 from streamlearn.ml.metrics import ClassificationMetrics, RegressionMetrics
-from streamlearn.ml.online import OnlineLearner, as_learner
-from streamlearn.ml.scaler import StandardScaler
+from streamlearn.ml.online import PredictThenLearn
+from streamlearn.ml.scaler import ScalerOperator, StandardScaler
 
 
-def sequential_k_means(features: Sequence[str], **kwargs: Any) -> SequentialKMeans:
-    """Online k-means of kdb Insights; see :class:`~streamlearn.ml.kmeans.SequentialKMeans`."""
-    return SequentialKMeans(features=tuple(features), **kwargs)
+def sequential_k_means(features: Sequence[str], *, k: int = 3, buffer_size: int = 1000,
+                       distance: str = "e2dist", forgetful: bool = False,
+                       alpha: float = 0.1, centroids: Sequence[Sequence[float]] | None = None,
+                       init: str = "k-means++", seed: int | None = 0,
+                       update_every: int = 1000, output: str = "cluster",
+                       output_distance: bool = False,
+                       name: str | None = None) -> KMeansOperator:
+    """Cluster a stream online (kdb Insights' ``ml.sequential_k_means``).
+
+    Fits ``k`` centroids on the first ``buffer_size`` records of each partition, emits
+    them with their ``cluster``, then assigns every record to its nearest centroid while
+    the centroids keep learning. The model is :class:`SequentialKMeans` (usable offline
+    on arrays); the results do not depend on how the stream is cut into batches.
+
+    Parameters
+    ----------
+    features
+        Numeric columns that make the point (e.g. ``["bid", "ask"]``).
+    k, buffer_size, distance, forgetful, alpha, centroids, init, seed, update_every
+        The model's hyperparameters, see :class:`SequentialKMeans`. ``distance`` is
+        ``"e2dist"`` (squared Euclidean) or ``"edist"`` (Euclidean); ``init`` is
+        ``"k-means++"`` or ``"random"``.
+    output
+        Name of the cluster column (``Int32``).
+    output_distance
+        Also add a ``distance`` column (to the assigned centroid, in ``distance``'s metric).
+    name
+        Step name (keys the state; give one if the pipeline may be edited).
+
+    Examples
+    --------
+    >>> import numpy as np, polars as pl, streamlearn as sl
+    >>> rng = np.random.default_rng(0)
+    >>> pts = np.concatenate([rng.normal(0, 0.1, (50, 2)), rng.normal(5, 0.1, (50, 2))])
+    >>> df = pl.DataFrame({"x": pts[:, 0], "y": pts[:, 1]})
+    >>> out = sl.ml.sequential_k_means(["x", "y"], k=2, buffer_size=20).apply(df)
+    >>> out.height, out["cluster"].n_unique()
+    (100, 2)
+    """
+    model = SequentialKMeans(k=k, buffer_size=buffer_size, distance=distance,
+                             forgetful=forgetful, alpha=alpha, centroids=centroids, init=init,
+                             seed=seed, update_every=update_every)
+    return KMeansOperator(features=tuple(features), model=model, output=output,
+                          output_distance=output_distance, name=name)
 
 
-def standard_scaler(features: Sequence[str], *, name: str | None = None) -> StandardScaler:
-    """Streaming standardisation; see :class:`~streamlearn.ml.scaler.StandardScaler`."""
-    return StandardScaler(features=tuple(features), name=name)
+def standard_scaler(features: Sequence[str], *, name: str | None = None) -> ScalerOperator:
+    """Standardise features on a stream: ``(x - running mean) / running std``.
+
+    Each batch first updates the statistics, then is scaled with them; the model is
+    :class:`StandardScaler` (usable offline on arrays).
+
+    Examples
+    --------
+    >>> import polars as pl, streamlearn as sl
+    >>> sl.ml.standard_scaler(["x"]).apply(pl.DataFrame({"x": [1.0, 3.0]}))["x"].to_list()
+    [-1.0, 1.0]
+    """
+    return ScalerOperator(features=tuple(features), name=name)
+
+
+def _online(role: str, verb: str, model: Any, **settings: Any) -> PredictThenLearn:
+    learner = as_learner(model)
+    got = learner.tags().role
+    if got != role:
+        other = "online_regressor" if got == "regressor" else "online_classifier"
+        raise ConfigError(f"{verb} needs a {role}; {learner!r} is a {got} (use {other})")
+    return PredictThenLearn(model=learner, **settings)
 
 
 def online_classifier(features: Sequence[str], *, model: Any, feedback: Any,
-                      id: str = "event_id", label: str = "y", **kwargs: Any) -> OnlineLearner:
+                      id: str = "event_id", label: str = "y", key_by: str | None = None,
+                      ttl: float = 3600.0, max_pending: int = 1_000_000,
+                      metrics_topic: str | None = None, metrics_every: float = 1.0,
+                      metrics_window: int = 1000,
+                      name: str | None = None) -> PredictThenLearn:
     """Predict events now, learn from their labels when they arrive on ``feedback``.
 
-    ``model`` is a classifier: a streamlearn learner, a scikit-learn estimator with
-    ``partial_fit`` or a River classifier. Other settings (``key_by``, ``ttl``,
-    ``max_pending``, ``metrics_topic``...) are those of :class:`OnlineLearner`.
+    Parameters
+    ----------
+    features
+        Numeric feature columns of the events.
+    model
+        A classifier: a streamlearn learner, a scikit-learn estimator with
+        ``partial_fit`` or a River classifier; cloned per partition (and per key).
+    feedback
+        The labels: a source keyed by the event id and co-partitioned with the events,
+        optionally followed by its decoder, e.g. ``sl.read.from_kafka("labels") |
+        sl.decode.json({"event_id": "string", "y": "string"})``; a bare source is decoded
+        with ``sl.decode.json()``. Labels may be any hashable value (strings, integers,
+        booleans).
+    id
+        Event id column (also the id field of the label records).
+    label
+        Label field of the label records.
+    key_by
+        Column of the events naming a separate model per value (one learner per key,
+        created on first sight, kept with the partition's state).
+    ttl
+        Seconds an event waits for its label (and a label for its event).
+    max_pending
+        Most events (and most early labels) kept waiting per partition; the oldest are
+        dropped first and counted.
+    metrics_topic
+        Topic that receives the live metrics as JSON every ``metrics_every`` seconds.
+    metrics_every
+        Seconds between two metrics records.
+    metrics_window
+        Rows in the rolling window of the metrics (besides the since-start figures).
+    name
+        Step name (keys the state; give one if the pipeline may be edited).
 
     Examples
     --------
-    >>> import streamlearn as sl
-    >>> sl.ml.online_classifier(["x1", "x2"], model=sl.ml.SoftConfidenceWeighted(),
-    ...                         feedback=sl.read.from_kafka("labels")).kind
-    'ml.online'
+    >>> import polars as pl, streamlearn as sl
+    >>> op = sl.ml.online_classifier(["x"], model=sl.ml.SoftConfidenceWeighted(),
+    ...                              feedback=sl.read.from_kafka("labels"))
+    >>> events = pl.DataFrame({"event_id": ["a", "b", "c"], "x": [1.0, -1.0, 2.0]})
+    >>> labels = pl.DataFrame({"event_id": ["a", "b"], "y": ["up", "down"]})
+    >>> sl.Pipeline.of(op).apply(events, side={"feedback": labels}).height
+    3
     """
-    learner = as_learner(model)
-    if learner.task != "classification":
-        raise ConfigError(f"online_classifier needs a classifier; {learner!r} is a regressor "
-                          "(use online_regressor)")
-    return OnlineLearner(features=tuple(features), model=learner, feedback=feedback, id=id,
-                         label=label, **kwargs)
+    return _online("classifier", "online_classifier", model, features=tuple(features),
+                   feedback=feedback, id=id, label=label, key_by=key_by, ttl=ttl,
+                   max_pending=max_pending, metrics_topic=metrics_topic,
+                   metrics_every=metrics_every, metrics_window=metrics_window, name=name)
 
 
 def online_regressor(features: Sequence[str], *, model: Any, feedback: Any,
-                     id: str = "event_id", label: str = "y", **kwargs: Any) -> OnlineLearner:
-    """As :func:`online_classifier`, for regression (metrics: MAE, RMSE, R²).
+                     id: str = "event_id", label: str = "y", key_by: str | None = None,
+                     ttl: float = 3600.0, max_pending: int = 1_000_000,
+                     metrics_topic: str | None = None, metrics_every: float = 1.0,
+                     metrics_window: int = 1000,
+                     name: str | None = None) -> PredictThenLearn:
+    """As :func:`online_classifier`, for a regressor (metrics: MAE, RMSE, R²).
+
+    The parameters are those of :func:`online_classifier`; ``model`` is a regressor and
+    the label field holds numbers.
 
     Examples
     --------
     >>> import streamlearn as sl
-    >>> sl.ml.online_regressor(["x"], model=sl.ml.PassiveAggressive(task="regression"),
+    >>> sl.ml.online_regressor(["x"], model=sl.ml.PassiveAggressiveRegressor(),
     ...                        feedback=sl.read.from_kafka("targets"), label="price").label
     'price'
     """
-    learner = as_learner(model)
-    if learner.task != "regression":
-        raise ConfigError(f"online_regressor needs a regressor; {learner!r} is a classifier "
-                          "(use online_classifier)")
-    return OnlineLearner(features=tuple(features), model=learner, feedback=feedback, id=id,
-                         label=label, **kwargs)
+    return _online("regressor", "online_regressor", model, features=tuple(features),
+                   feedback=feedback, id=id, label=label, key_by=key_by, ttl=ttl,
+                   max_pending=max_pending, metrics_topic=metrics_topic,
+                   metrics_every=metrics_every, metrics_window=metrics_window, name=name)
 
 
 __all__ = [
     "ClassificationMetrics",
+    "KMeansOperator",
     "Learner",
     "LinearRegressionSGD",
     "LogisticRegressionSGD",
-    "OnlineLearner",
+    "Model",
     "PassiveAggressive",
+    "PassiveAggressiveRegressor",
+    "PredictThenLearn",
     "RegressionMetrics",
     "RiverAdapter",
+    "ScalerOperator",
     "SequentialKMeans",
     "SklearnPartialFit",
     "SoftConfidenceWeighted",
     "StandardScaler",
+    "Tags",
     "online_classifier",
     "online_regressor",
     "sequential_k_means",

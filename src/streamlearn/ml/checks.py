@@ -15,7 +15,8 @@ Examples
 --------
 >>> from streamlearn.ml.learners import PassiveAggressive
 >>> check_learner(PassiveAggressive())
->>> [name for name, _ in learner_checks(PassiveAggressive(task="regression"))][:3]
+>>> from streamlearn.ml.learners import PassiveAggressiveRegressor
+>>> [name for name, _ in learner_checks(PassiveAggressiveRegressor())][:3]
 ['check_clone', 'check_not_fitted', 'check_learn_and_shapes']
 """
 
@@ -27,17 +28,18 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from streamlearn.core.errors import ConfigError, NotFittedError, StateError
-from streamlearn.ml.learners.base import Learner, jsonable
+from streamlearn.ml.base import jsonable
+from streamlearn.ml.learners.base import Learner
 
 Check = Callable[[Learner], None]
 _CENTERS = np.array([[0.0, 0.0, 0.0, 0.0], [4.0, 4.0, 0.0, 0.0], [0.0, 4.0, 4.0, -4.0]])
 
 
-def make_data(task: str, n: int = 150, *, labels: tuple = ("a", "b", "c"),
+def make_data(role: str, n: int = 150, *, labels: tuple = ("a", "b", "c"),
               seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Small synthetic stream: Gaussian blobs (classification) or a noisy linear target."""
+    """Small synthetic stream: Gaussian blobs (a classifier's) or a noisy linear target."""
     rng = np.random.default_rng(seed)
-    if task == "classification":
+    if role == "classifier":
         idx = rng.integers(0, len(labels), n)
         X = _CENTERS[idx % len(_CENTERS)] + rng.normal(0.0, 0.7, (n, 4))
         return X, np.asarray(labels)[idx]
@@ -47,9 +49,10 @@ def make_data(task: str, n: int = 150, *, labels: tuple = ("a", "b", "c"),
 
 def _outputs(learner: Learner, X: np.ndarray) -> dict[str, np.ndarray]:
     out = {"predict": learner.predict_batch(X)}
-    if learner.has_decision:
+    tags = learner.tags()
+    if tags.decision:
         out["decision"] = learner.decision_batch(X)
-    if learner.has_proba:
+    if tags.proba:
         out["proba"] = learner.predict_proba_batch(X)
     return out
 
@@ -66,7 +69,7 @@ def _assert_same(a: dict[str, np.ndarray], b: dict[str, np.ndarray], who: Learne
 
 def check_clone(learner: Learner) -> None:
     """``clone()`` gives a distinct, unfitted learner with equal parameters."""
-    X, y = make_data(learner.task)
+    X, y = make_data(learner.role)
     fitted = learner.clone().learn_batch(X, y)
     for source in (learner, fitted):
         twin = source.clone()
@@ -84,11 +87,11 @@ def check_clone(learner: Learner) -> None:
 
 def check_not_fitted(learner: Learner) -> None:
     """Predicting before learning raises NotFittedError (also a ValueError)."""
-    X, _ = make_data(learner.task, 5)
+    X, _ = make_data(learner.role, 5)
     fresh = learner.clone()
     methods = [fresh.predict_batch]
-    methods += [fresh.decision_batch] if fresh.has_decision else []
-    methods += [fresh.predict_proba_batch] if fresh.has_proba else []
+    methods += [fresh.decision_batch] if fresh.tags().decision else []
+    methods += [fresh.predict_proba_batch] if fresh.tags().proba else []
     for method in methods:
         try:
             method(X)
@@ -100,14 +103,14 @@ def check_not_fitted(learner: Learner) -> None:
 
 def check_learn_and_shapes(learner: Learner) -> None:
     """``learn_batch`` returns self; outputs have the documented shapes; counters add up."""
-    X, y = make_data(learner.task)
+    X, y = make_data(learner.role)
     model = learner.clone()
     assert model.learn_batch(X, y) is model, f"{learner!r}: learn_batch must return self"
     assert model.n_seen_ == len(y) and 0 <= model.n_updates_ <= model.n_seen_, \
         f"{learner!r}: n_seen_={model.n_seen_}, n_updates_={model.n_updates_}"
     out = _outputs(model, X)
     assert out["predict"].shape == (len(y),)
-    if model.task == "classification":
+    if model.role == "classifier":
         assert set(out["predict"].tolist()) <= set(model.classes_.tolist())
         assert set(model.classes_.tolist()) == set(y.tolist())
         k = len(model.classes_)
@@ -124,7 +127,7 @@ def check_learn_and_shapes(learner: Learner) -> None:
 
 def check_empty_batch(learner: Learner) -> None:
     """An empty batch is a no-op, before and after learning."""
-    X, y = make_data(learner.task)
+    X, y = make_data(learner.role)
     model = learner.clone()
     assert model.learn_batch(X[:0], y[:0]) is model
     assert not model._is_fitted(), f"{learner!r}: an empty batch made the learner fitted"
@@ -137,12 +140,12 @@ def check_empty_batch(learner: Learner) -> None:
 
 def check_nan_rows(learner: Learner) -> None:
     """Rows with a NaN feature or a missing target are skipped; NaN never crashes predict."""
-    X, y = make_data(learner.task)
+    X, y = make_data(learner.role)
     dirty_X, dirty_y = X.copy(), y.astype(object)
     bad_x, bad_y = np.arange(3, len(y), 17), np.arange(5, len(y), 23)
     dirty_X[bad_x, 1] = np.nan
-    dirty_y[bad_y] = None if learner.task == "classification" else np.nan
-    if learner.task == "regression":
+    dirty_y[bad_y] = None if learner.role == "classifier" else np.nan
+    if learner.role == "regressor":
         dirty_y = dirty_y.astype(np.float64)
     keep = np.ones(len(y), bool)
     keep[bad_x] = keep[bad_y] = False
@@ -156,7 +159,7 @@ def check_nan_rows(learner: Learner) -> None:
 
 def check_unseen_labels(learner: Learner) -> None:
     """A label first seen mid-stream grows the class set (or is skipped, never a crash)."""
-    X, y = make_data("classification", 300, labels=(0, 1, 2))
+    X, y = make_data("classifier", 300, labels=(0, 1, 2))
     first = y[:100] < 2
     model = learner.clone().learn_batch(X[:100][first], y[:100][first])
     assert set(model.classes_.tolist()) == {0, 1}
@@ -166,7 +169,7 @@ def check_unseen_labels(learner: Learner) -> None:
             model.learn_batch(X[100:], y[100:])
     preds = model.predict_batch(X)
     assert set(preds.tolist()) <= set(model.classes_.tolist())
-    if not model.grows_classes:
+    if not model.tags().grows_classes:
         assert 2 not in model.classes_.tolist()
         return
     assert model.classes_.tolist()[-1] == 2, f"{learner!r}: class 2 was not added"
@@ -174,9 +177,31 @@ def check_unseen_labels(learner: Learner) -> None:
     assert recall > 0.5, f"{learner!r}: the new class is not learned (recall {recall:.2f})"
 
 
+#: label sets every classifier must accept: strings, integers, booleans (any hashable works)
+LABEL_SETS: tuple[tuple, ...] = (("class_0", "class_1", "class_2"), (0, 1, 2), (False, True))
+
+
+def check_label_types(learner: Learner) -> None:
+    """String, integer and boolean labels all work, also given as an object array (as
+    Polars hands a string column to NumPy), and predictions are labels of that type."""
+    for labels in LABEL_SETS:
+        X, y = make_data("classifier", labels=labels)
+        for as_given in (y, y.astype(object)):
+            model = learner.clone().learn_batch(X[:60], as_given[:60])
+            model.learn_batch(X[60:], as_given[60:])  # a second batch after the first
+            out = _outputs(model, X)
+            got = set(out["predict"].tolist())
+            assert got <= set(labels), f"{learner!r}: predicted {got} for labels {labels}"
+            assert {type(v) for v in out["predict"].tolist()} <= {type(v) for v in labels}, \
+                f"{learner!r}: predictions of labels {labels} changed type"
+            assert set(model.classes_.tolist()) == set(labels)
+            if "proba" in out:
+                assert out["proba"].shape == (len(X), len(labels))
+
+
 def check_deterministic(learner: Learner) -> None:
     """Two clones fed the same batches predict identically."""
-    X, y = make_data(learner.task)
+    X, y = make_data(learner.role)
     a, b = learner.clone(), learner.clone()
     for part in np.array_split(np.arange(len(y)), 3):
         a.learn_batch(X[part], y[part])
@@ -186,14 +211,14 @@ def check_deterministic(learner: Learner) -> None:
 
 def check_snapshot_roundtrip(learner: Learner) -> None:
     """snapshot() -> restore() on a fresh clone gives identical predictions, now and later."""
-    X, y = make_data(learner.task, 200)
+    X, y = make_data(learner.role, 200)
     model = learner.clone().learn_batch(X[:120], y[:120])
-    if not learner.supports_snapshot:
+    if not learner.tags().snapshot:
         try:
             model.snapshot()
         except StateError:
             return
-        raise AssertionError(f"{learner!r}: supports_snapshot is False but snapshot worked")
+        raise AssertionError(f"{learner!r}: tags().snapshot is False but snapshot worked")
     blob = model.snapshot()
     assert isinstance(blob, bytes)
     twin = learner.clone()
@@ -208,8 +233,8 @@ def check_snapshot_roundtrip(learner: Learner) -> None:
 
 
 def check_chunk_invariance(learner: Learner) -> None:
-    """Learning a batch equals learning it in consecutive chunks (sequential learners)."""
-    X, y = make_data(learner.task, 200)
+    """Learning a batch equals learning it in consecutive chunks (batch-invariant learners)."""
+    X, y = make_data(learner.role, 200)
     whole = learner.clone().learn_batch(X, y)
     chunked = learner.clone()
     for part in np.split(np.arange(len(y)), [1, 8, 38, 120]):
@@ -221,7 +246,7 @@ def check_chunk_invariance(learner: Learner) -> None:
 
 def check_bad_input(learner: Learner) -> None:
     """Malformed batches raise ConfigError (a ValueError) with a message, not a crash."""
-    X, y = make_data(learner.task)
+    X, y = make_data(learner.role)
     model = learner.clone().learn_batch(X, y)
     for bad in (lambda: model.learn_batch(X[:, :2], y), lambda: model.learn_batch(X, y[:3]),
                 lambda: model.predict_batch(X[:, :3]), lambda: model.predict_batch(X[0])):
@@ -238,17 +263,18 @@ def learner_checks(learner: Learner) -> Iterator[tuple[str, Check]]:
     checks: list[Check] = [check_clone, check_not_fitted, check_learn_and_shapes,
                            check_empty_batch, check_nan_rows, check_deterministic,
                            check_snapshot_roundtrip, check_bad_input]
-    if learner.task == "classification":
-        checks.append(check_unseen_labels)
-    if learner.sequential:
+    tags = learner.tags()
+    if tags.role == "classifier":
+        checks += [check_unseen_labels, check_label_types]
+    if tags.batch_invariant:
         checks.append(check_chunk_invariance)
     for check in checks:
         yield check.__name__, check
 
 
-def check_learner(learner: Learner, task: str | None = None) -> None:
-    """Run every applicable check; ``task`` (if given) must match ``learner.task``."""
-    if task is not None and task != learner.task:
-        raise AssertionError(f"{learner!r} is a {learner.task} learner, not {task}")
+def check_learner(learner: Learner, role: str | None = None) -> None:
+    """Run every applicable check; ``role`` (if given) must match ``learner.tags().role``."""
+    if role is not None and role != learner.tags().role:
+        raise AssertionError(f"{learner!r} is a {learner.tags().role}, not a {role}")
     for _, check in learner_checks(learner):
         check(learner)

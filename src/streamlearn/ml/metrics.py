@@ -24,7 +24,7 @@ import numpy as np
 
 from streamlearn.core.errors import ConfigError, StateError
 from streamlearn.core.state import decode_state, encode_state
-from streamlearn.ml.learners.base import encode_labels
+from streamlearn.ml._labels import encode_labels
 
 _CLIP = 1e-15
 

@@ -1,7 +1,8 @@
 """Online learners with a columnar API: ``learn_batch(X, y)`` / ``predict_batch(X)``.
 
-Every learner follows :class:`~streamlearn.ml.learners.base.Learner` (clone per partition,
-snapshot/restore without pickle) and passes :func:`streamlearn.ml.checks.check_learner`.
+Every learner is a :class:`~streamlearn.ml.learners.base.Learner` (the supervised
+:class:`~streamlearn.ml.base.Model`: clone per partition, snapshot/restore without
+pickle) and passes :func:`streamlearn.ml.checks.check_learner`.
 
 Examples
 --------
@@ -16,7 +17,10 @@ from __future__ import annotations
 
 from streamlearn.ml.learners.adapters import RiverAdapter, SklearnPartialFit
 from streamlearn.ml.learners.base import Learner
-from streamlearn.ml.learners.passive_aggressive import PassiveAggressive
+from streamlearn.ml.learners.passive_aggressive import (
+    PassiveAggressive,
+    PassiveAggressiveRegressor,
+)
 from streamlearn.ml.learners.scw import SoftConfidenceWeighted
 from streamlearn.ml.learners.sgd import LinearRegressionSGD, LogisticRegressionSGD
 
@@ -25,6 +29,7 @@ __all__ = [
     "LinearRegressionSGD",
     "LogisticRegressionSGD",
     "PassiveAggressive",
+    "PassiveAggressiveRegressor",
     "RiverAdapter",
     "SklearnPartialFit",
     "SoftConfidenceWeighted",

@@ -13,12 +13,10 @@ from typing import Any
 import numpy as np
 
 from streamlearn.core.errors import ConfigError, StateError
-from streamlearn.ml.learners.base import (
-    Learner,
-    grow_rows,
-    ovr_growth,
-    quiet_sklearn,
-)
+from streamlearn.ml.base import Tags
+from streamlearn.ml.learners._ovr import grow_rows, ovr_growth
+from streamlearn.ml.learners._sklearn import quiet_sklearn
+from streamlearn.ml.learners.base import Learner
 
 
 class SklearnPartialFit(Learner):
@@ -79,36 +77,31 @@ class SklearnPartialFit(Learner):
         return type(self)(clone(self.estimator), classes=classes)
 
     @property
-    def task(self) -> str:  # type: ignore[override]
+    def role(self) -> str:  # type: ignore[override]
+        """The wrapped estimator's role (scikit-learn's ``is_classifier``)."""
         from sklearn.base import is_classifier
 
-        return "classification" if is_classifier(self.estimator) else "regression"
+        return "classifier" if is_classifier(self.estimator) else "regressor"
 
-    @property
-    def has_decision(self) -> bool:  # type: ignore[override]
-        return self.task == "classification" and hasattr(self.estimator, "decision_function")
-
-    @property
-    def has_proba(self) -> bool:  # type: ignore[override]
-        return self.task == "classification" and hasattr(self.estimator, "predict_proba")
-
-    @property
-    def sequential(self) -> bool:  # type: ignore[override]
-        """Rows are learned in order and batch cuts do not matter: no shuffling and, for
-        classifiers, ``classes`` given (else the first batch fixes the initial classes)."""
-        if self.estimator.get_params().get("shuffle", False):
-            return False
-        return self.task != "classification" or self.classes is not None
-
-    @property
-    def grows_classes(self) -> bool:  # type: ignore[override]
+    def tags(self) -> Tags:
+        """From the estimator: ``decision_function`` / ``predict_proba``; batch-invariant
+        when rows are learned in order and batch cuts do not matter (no shuffling and, for
+        classifiers, ``classes`` given, else the first batch fixes the initial classes);
+        classes grow only for a plain ``SGDClassifier`` (whose weights can be extended)."""
         from sklearn.linear_model import SGDClassifier
 
-        est = self.estimator
-        return isinstance(est, SGDClassifier) and not getattr(est, "average", 0)
+        est, classifier = self.estimator, self.role == "classifier"
+        invariant = not est.get_params().get("shuffle", False) and (
+            not classifier or self.classes is not None)
+        return Tags(role=self.role,
+                    decision=classifier and hasattr(est, "decision_function"),
+                    proba=classifier and hasattr(est, "predict_proba"),
+                    batch_invariant=invariant,
+                    grows_classes=classifier and isinstance(est, SGDClassifier)
+                    and not getattr(est, "average", 0))
 
     @property
-    def classes_(self) -> np.ndarray:
+    def classes_(self) -> np.ndarray:  # type: ignore[override]
         return self.estimator_.classes_
 
     def _validate_params(self) -> None:
@@ -124,7 +117,7 @@ class SklearnPartialFit(Learner):
 
     def _learn(self, X: np.ndarray, y: np.ndarray) -> None:
         est = self.estimator_
-        if self.task != "classification":
+        if self.role != "classifier":
             self._fit(X, y)
         elif not hasattr(est, "classes_"):
             known = np.unique(y) if self.classes is None else np.asarray(self.classes)
@@ -133,7 +126,7 @@ class SklearnPartialFit(Learner):
             unseen = ~np.isin(y, est.classes_)
             if not unseen.any():
                 self._fit(X, y)
-            elif self.grows_classes:  # add each class at the row where it first appears
+            elif self.tags().grows_classes:  # add each class at the row where it first appears
                 new, first = np.unique(y[unseen], return_index=True)
                 order = np.argsort(first, kind="stable")
                 prev = 0
@@ -270,8 +263,6 @@ class RiverAdapter(Learner):
     [True, False]
     """
 
-    supports_snapshot = False
-
     def __init__(self, model: Any) -> None:
         self.model = model
 
@@ -279,13 +270,16 @@ class RiverAdapter(Learner):
         return type(self)(self.model.clone())
 
     @property
-    def task(self) -> str:  # type: ignore[override]
+    def role(self) -> str:  # type: ignore[override]
+        """The wrapped model's role (a River ``Classifier`` or ``Regressor``)."""
         base = _river()
-        return "classification" if isinstance(self.model, base.Classifier) else "regression"
+        return "classifier" if isinstance(self.model, base.Classifier) else "regressor"
 
-    @property
-    def has_proba(self) -> bool:  # type: ignore[override]
-        return self.task == "classification"
+    def tags(self) -> Tags:
+        """River models have probabilities (classifiers) and no pickle-free state."""
+        classifier = self.role == "classifier"
+        return Tags(role=self.role, proba=classifier, grows_classes=classifier,
+                    snapshot=False)
 
     def _validate_params(self) -> None:
         base = _river()
@@ -301,7 +295,7 @@ class RiverAdapter(Learner):
         return [dict(zip(keys, row, strict=True)) for row in X.tolist()]
 
     def _learn(self, X: np.ndarray, y: np.ndarray) -> None:
-        labels = (self.classes_[y] if self.task == "classification" else y).tolist()
+        labels = (self.classes_[y] if self.role == "classifier" else y).tolist()
         learn_one = self.model_.learn_one
         for row, label in zip(self._rows(X), labels, strict=True):
             learn_one(row, label)
@@ -309,7 +303,7 @@ class RiverAdapter(Learner):
 
     def _predict(self, X: np.ndarray) -> np.ndarray:
         preds = [self.model_.predict_one(row) for row in self._rows(X)]
-        if self.task == "regression":
+        if self.role == "regressor":
             return np.asarray([np.nan if p is None else p for p in preds], dtype=np.float64)
         fallback = self.classes_[0].item()
         out = np.asarray([fallback if p is None else p for p in preds])

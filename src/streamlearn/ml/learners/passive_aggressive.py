@@ -28,21 +28,23 @@ class row moves up, the highest-scoring wrong class row moves down, ``|x|²`` do
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
+from typing import Any, ClassVar
 
 import numpy as np
 
 from streamlearn.core.errors import ConfigError
-from streamlearn.ml.learners.base import (
-    Learner,
-    check_choice,
-    check_positive,
+from streamlearn.ml.base import Classifier, Regressor, Tags
+from streamlearn.ml.learners._ovr import (
     grow_rows,
     ovr_decision,
     ovr_growth,
     ovr_predict,
     ovr_targets,
-    run_sequential,
 )
+from streamlearn.ml.learners._sequential import run_sequential
+from streamlearn.ml.learners._validation import check_choice, check_positive
+from streamlearn.ml.learners.base import Learner
 from streamlearn.ml.learners.sgd import sgd_partial_fit
 
 _VARIANTS = ("PA", "PA-I", "PA-II")
@@ -58,97 +60,33 @@ def pa_step(loss: np.ndarray, sq: float, variant: str, C: float) -> np.ndarray:
     return np.minimum(tau, C) if variant == "PA-I" else tau
 
 
-class PassiveAggressive(Learner):
-    """Passive-Aggressive classifier or regressor (binary, multiclass, epsilon-insensitive).
+class _PassiveAggressiveBase(Learner):
+    """The PA updates shared by :class:`PassiveAggressive` and
+    :class:`PassiveAggressiveRegressor` (which differ in loss and parameters)."""
 
-    Parameters
-    ----------
-    C : float
-        Aggressiveness of ``PA-I`` / ``PA-II`` (ignored by ``PA``).
-    variant : {"PA-I", "PA", "PA-II"}
-        Step rule (module docstring).
-    task : {"classification", "regression"}
-    epsilon : float
-        Width of the insensitive band (regression).
-    fit_intercept : bool
-        Learn an intercept.
-    multiclass : {"ovr", "multiclass"}
-        One-vs-rest binary PA per class (scikit-learn kernel) or the single multiclass PA
-        of the paper (NumPy).
-    backend : {"auto", "sklearn", "numpy"}
-        ``"auto"`` runs scikit-learn's Cython loop where it has the algorithm (everything
-        but ``multiclass="multiclass"``); ``"numpy"`` forces the reference loop.
-    seed : int or None
-        Unused (PA is deterministic); accepted so every learner takes a seed.
-
-    Attributes
-    ----------
-    classes_ : ndarray
-        Labels in order of first appearance (classification).
-    coef_ : ndarray
-        ``(1, d)`` for one or two classes, ``(K, d)`` for more (one-vs-rest) or always
-        ``(K, d)`` (multiclass); ``(d,)`` for regression.
-    intercept_ : ndarray
-        One per row of ``coef_``; ``(1,)`` for regression.
-    n_updates_ : int
-        Rows with a positive loss. Exact with the NumPy loop; with the scikit-learn kernel,
-        which does not report per-row updates, it counts rows whose loss was positive
-        under the weights the batch started from (an estimate).
-
-    Notes
-    -----
-    New classes follow the one-vs-rest growth rules of :mod:`~streamlearn.ml.learners.base`;
-    in multiclass mode a new class starts at zero and a lone class learns nothing (there
-    is no wrong class to separate it from).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> X = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]] * 5)
-    >>> model = PassiveAggressive().learn_batch(X, np.array(["a", "b", "c"] * 5))
-    >>> model.predict_batch(np.array([[2.0, 0.0], [-2.0, -2.0]])).tolist()
-    ['a', 'c']
-    >>> reg = PassiveAggressive(task="regression", epsilon=0.0)
-    >>> reg.learn_batch(X, X @ [2.0, -1.0]).predict_batch(np.array([[1.0, 1.0]])).round(2)
-    array([1.])
-    """
-
-    def __init__(self, *, C: float = 1.0, variant: str = "PA-I", task: str = "classification",
-                 epsilon: float = 0.1, fit_intercept: bool = True, multiclass: str = "ovr",
-                 backend: str = "auto", seed: int | None = None) -> None:
-        self.C = C
-        self.variant = variant
-        self.task = task
-        self.epsilon = epsilon
-        self.fit_intercept = fit_intercept
-        self.multiclass = multiclass
-        self.backend = backend
-        self.seed = seed
-
-    @property
-    def has_decision(self) -> bool:  # type: ignore[override]
-        return self.task == "classification"
-
-    _state_arrays = ("classes_", "coef_", "intercept_")
-    _state_values = ("t_",)
+    _regression: ClassVar[bool] = False
+    _state_arrays: ClassVar[tuple[str, ...]] = ("classes_", "coef_", "intercept_")
+    _state_values: ClassVar[tuple[str, ...]] = ("t_",)
+    coef_: np.ndarray
+    intercept_: np.ndarray
+    C: float
+    variant: str
+    fit_intercept: bool
+    backend: str
+    multiclass = "ovr"
+    epsilon = 0.0
 
     def _validate_params(self) -> None:
         check_choice(self, "variant", self.variant, _VARIANTS)
-        check_choice(self, "task", self.task, ("classification", "regression"))
-        check_choice(self, "multiclass", self.multiclass, ("ovr", "multiclass"))
         check_choice(self, "backend", self.backend, ("auto", "sklearn", "numpy"))
         check_positive(self, "C", self.C)
-        check_positive(self, "epsilon", self.epsilon, allow_zero=True)
-        if self.backend == "sklearn" and self._crammer():
-            raise ConfigError("PassiveAggressive: scikit-learn has no multiclass PA; "
-                              "use backend='auto' or 'numpy' with multiclass='multiclass'")
 
     def prepare(self) -> None:
         if self._uses_sklearn():
             import sklearn.linear_model  # noqa: F401  (~1 s, once, before the stream)
 
     def _crammer(self) -> bool:
-        return self.task == "classification" and self.multiclass == "multiclass"
+        return not self._regression and self.multiclass == "multiclass"
 
     def _uses_sklearn(self) -> bool:
         return self.backend != "numpy" and not self._crammer()
@@ -156,7 +94,7 @@ class PassiveAggressive(Learner):
     # -- state -----------------------------------------------------------------------
     def _init_state(self, d: int) -> None:
         self.t_ = 1.0
-        if self.task == "regression":
+        if self._regression:
             self.coef_, self.intercept_ = np.zeros(d), np.zeros(1)
         else:
             self.coef_, self.intercept_ = np.zeros((0, d)), np.zeros(0)
@@ -177,7 +115,7 @@ class PassiveAggressive(Learner):
             X = np.hstack([X, np.ones((X.shape[0], 1))])
         if not self.fit_intercept:
             W = self.coef_.copy()
-        elif self.task == "regression":
+        elif self._regression:
             W = np.concatenate([self.coef_, self.intercept_])
         else:
             W = np.hstack([self.coef_, self.intercept_[:, None]])
@@ -187,12 +125,12 @@ class PassiveAggressive(Learner):
         elif self._uses_sklearn():
             changed = int(self._active(X, y, sq, W).sum())
             W = self._learn_sklearn(X, y, W)
-        elif self.task == "regression":
+        elif self._regression:
             changed = self._learn_regression(X, y, sq, W)
         else:
             changed = self._learn_ovr(X, ovr_targets(y, len(self.classes_)), sq, W)
         self.n_updates_ += changed
-        if self.task == "regression":
+        if self._regression:
             self.coef_ = W[: self.n_features_in_].copy()
             self.intercept_ = W[self.n_features_in_:].copy() if self.fit_intercept \
                 else np.zeros(1)
@@ -204,7 +142,7 @@ class PassiveAggressive(Learner):
     def _active(self, X: np.ndarray, y: np.ndarray, sq: np.ndarray,
                 W: np.ndarray) -> np.ndarray:
         """Rows with a positive loss under the weights ``W`` (augmented rows)."""
-        if self.task == "regression":
+        if self._regression:
             active = np.abs(y - X @ W) > self.epsilon
         else:
             active = (ovr_targets(y, len(self.classes_)) * (X @ W.T) < 1.0).any(axis=1)
@@ -219,8 +157,8 @@ class PassiveAggressive(Learner):
             from sklearn.linear_model import SGDClassifier, SGDRegressor
 
             self._sk = (SGDRegressor(loss="epsilon_insensitive", epsilon=self.epsilon, **common)
-                        if self.task == "regression" else SGDClassifier(loss="hinge", **common))
-        regression = self.task == "regression"
+                        if self._regression else SGDClassifier(loss="hinge", **common))
+        regression = self._regression
         intercept = np.zeros(1 if regression else W.shape[0])
         W, _, self.t_ = sgd_partial_fit(self._sk, X, y, W, intercept, self.t_,
                                         None if regression else len(self.classes_))
@@ -296,7 +234,7 @@ class PassiveAggressive(Learner):
         return X @ self.coef_.T + self.intercept_
 
     def _predict(self, X: np.ndarray) -> np.ndarray:
-        if self.task == "regression":
+        if self._regression:
             return X @ self.coef_ + self.intercept_[0]
         if self._crammer():
             return self.classes_[self._scores(X).argmax(axis=1)]
@@ -307,3 +245,132 @@ class PassiveAggressive(Learner):
         if self._crammer() and len(self.classes_) == 2:
             return scores[:, 1] - scores[:, 0]
         return ovr_decision(scores, len(self.classes_))
+
+
+class PassiveAggressive(Classifier, _PassiveAggressiveBase):
+    """Passive-Aggressive classifier (binary, one-vs-rest or the multiclass PA of the paper).
+
+    Parameters
+    ----------
+    C : float
+        Aggressiveness of ``PA-I`` / ``PA-II`` (ignored by ``PA``).
+    variant : {"PA-I", "PA", "PA-II"}
+        Step rule (module docstring).
+    fit_intercept : bool
+        Learn an intercept.
+    multiclass : {"ovr", "multiclass"}
+        One-vs-rest binary PA per class (scikit-learn kernel) or the single multiclass PA
+        of the paper (NumPy).
+    backend : {"auto", "sklearn", "numpy"}
+        ``"auto"`` runs scikit-learn's Cython loop where it has the algorithm (everything
+        but ``multiclass="multiclass"``); ``"numpy"`` forces the reference loop.
+    seed : int or None
+        Unused (PA is deterministic); accepted so every learner takes a seed.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        Labels in order of first appearance (classification).
+    coef_ : ndarray
+        ``(1, d)`` for one or two classes, ``(K, d)`` for more (one-vs-rest) or always
+        ``(K, d)`` (multiclass).
+    intercept_ : ndarray
+        One per row of ``coef_``.
+    n_updates_ : int
+        Rows with a positive loss. Exact with the NumPy loop; with the scikit-learn kernel,
+        which does not report per-row updates, it counts rows whose loss was positive
+        under the weights the batch started from (an estimate).
+
+    Notes
+    -----
+    New classes follow the one-vs-rest growth rules of :mod:`~streamlearn.ml.learners.base`;
+    in multiclass mode a new class starts at zero and a lone class learns nothing (there
+    is no wrong class to separate it from).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]] * 5)
+    >>> model = PassiveAggressive().learn_batch(X, np.array(["a", "b", "c"] * 5))
+    >>> model.predict_batch(np.array([[2.0, 0.0], [-2.0, -2.0]])).tolist()
+    ['a', 'c']
+    """
+
+    def __init__(self, *, C: float = 1.0, variant: str = "PA-I", fit_intercept: bool = True,
+                 multiclass: str = "ovr", backend: str = "auto", seed: int | None = None,
+                 **removed: Any) -> None:
+        if "task" in removed or "epsilon" in removed:
+            raise ConfigError("PassiveAggressive is the classifier; for regression use "
+                              "sl.ml.PassiveAggressiveRegressor(C=..., epsilon=...) "
+                              "(task='regression' was removed)")
+        if removed:
+            raise TypeError(f"PassiveAggressive got unexpected arguments {sorted(removed)}")
+        self.C = C
+        self.variant = variant
+        self.fit_intercept = fit_intercept
+        self.multiclass = multiclass
+        self.backend = backend
+        self.seed = seed
+
+    def tags(self) -> Tags:
+        return replace(super().tags(), decision=True)
+
+    def _validate_params(self) -> None:
+        super()._validate_params()
+        check_choice(self, "multiclass", self.multiclass, ("ovr", "multiclass"))
+        if self.backend == "sklearn" and self._crammer():
+            raise ConfigError("PassiveAggressive: scikit-learn has no multiclass PA; "
+                              "use backend='auto' or 'numpy' with multiclass='multiclass'")
+
+
+class PassiveAggressiveRegressor(Regressor, _PassiveAggressiveBase):
+    """Passive-Aggressive regression: the epsilon-insensitive loss of the paper.
+
+    Parameters
+    ----------
+    C : float
+        Aggressiveness of ``PA-I`` / ``PA-II`` (ignored by ``PA``).
+    variant : {"PA-I", "PA", "PA-II"}
+        Step rule (module docstring).
+    epsilon : float
+        Width of the insensitive band: errors up to ``epsilon`` leave the model as it is.
+    fit_intercept : bool
+        Learn an intercept.
+    backend : {"auto", "sklearn", "numpy"}
+        ``"auto"`` runs scikit-learn's Cython loop; ``"numpy"`` the reference loop.
+    seed : int or None
+        Unused (PA is deterministic); accepted so every learner takes a seed.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (d,)
+    intercept_ : ndarray of shape (1,)
+    n_updates_ : int
+        Rows with a positive loss (an estimate with the scikit-learn kernel, see
+        :class:`PassiveAggressive`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]] * 5)
+    >>> reg = PassiveAggressiveRegressor(epsilon=0.0)
+    >>> reg.learn_batch(X, X @ [2.0, -1.0]).predict_batch(np.array([[1.0, 1.0]])).round(2)
+    array([1.])
+    """
+
+    _regression = True
+    _state_arrays: ClassVar[tuple[str, ...]] = ("coef_", "intercept_")
+
+    def __init__(self, *, C: float = 1.0, variant: str = "PA-I", epsilon: float = 0.1,
+                 fit_intercept: bool = True, backend: str = "auto",
+                 seed: int | None = None) -> None:
+        self.C = C
+        self.variant = variant
+        self.epsilon = epsilon
+        self.fit_intercept = fit_intercept
+        self.backend = backend
+        self.seed = seed
+
+    def _validate_params(self) -> None:
+        super()._validate_params()
+        check_positive(self, "epsilon", self.epsilon, allow_zero=True)

@@ -20,21 +20,23 @@ Multiclass is one-vs-rest with the layout of :mod:`~streamlearn.ml.learners.base
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from streamlearn.core.errors import ConfigError
-from streamlearn.ml.learners.base import (
-    Learner,
-    check_choice,
-    check_positive,
+from streamlearn.ml.base import Classifier, Tags
+from streamlearn.ml.learners._ovr import (
     grow_rows,
     ovr_decision,
     ovr_growth,
     ovr_predict,
     ovr_proba,
     ovr_targets,
-    run_sequential,
 )
+from streamlearn.ml.learners._sequential import run_sequential
+from streamlearn.ml.learners._validation import check_choice, check_positive
+from streamlearn.ml.learners.base import Learner
 
 try:
     from scipy.special import ndtr, ndtri
@@ -49,7 +51,7 @@ except ImportError:  # pragma: no cover - scipy comes with scikit-learn
         return 0.5 * (1.0 + _erf(np.asarray(z) / np.sqrt(2.0)).astype(np.float64))
 
 
-class SoftConfidenceWeighted(Learner):
+class SoftConfidenceWeighted(Classifier, Learner):
     """Soft Confidence-Weighted classifier (SCW-I / SCW-II), binary or one-vs-rest.
 
     Parameters
@@ -98,10 +100,10 @@ class SoftConfidenceWeighted(Learner):
     [1, -1]
     """
 
-    task = "classification"
-    has_decision = True
-    has_proba = True
     _state_arrays = ("classes_", "mu_", "sigma_")
+
+    def tags(self) -> Tags:
+        return replace(super().tags(), decision=True, proba=True)
 
     def __init__(self, *, C: float = 1.0, eta: float = 0.95, variant: str = "SCW-I",
                  a: float = 1.0, diagonal: bool = False, fit_intercept: bool = True,

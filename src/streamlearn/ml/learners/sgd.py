@@ -10,22 +10,23 @@ order, so learning a batch equals learning it in consecutive chunks.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from streamlearn.ml.learners.base import (
-    Learner,
-    check_choice,
-    check_positive,
+from streamlearn.ml.base import Classifier, Regressor, Tags
+from streamlearn.ml.learners._ovr import (
     grow_rows,
     ovr_decision,
     ovr_growth,
     ovr_predict,
     ovr_proba,
     ovr_rows,
-    quiet_sklearn,
 )
+from streamlearn.ml.learners._sklearn import quiet_sklearn
+from streamlearn.ml.learners._validation import check_choice, check_positive
+from streamlearn.ml.learners.base import Learner
 
 _SCHEDULES = ("optimal", "constant", "invscaling")
 
@@ -52,11 +53,11 @@ def sgd_partial_fit(est: Any, X: np.ndarray, y: np.ndarray, coef: np.ndarray,
     return est.coef_, est.intercept_, float(est.t_)
 
 
-class _OvRSGD(Learner):
+class _OvRSGD(Classifier, Learner):
     """Shared state handling of one-vs-rest linear classifiers run by scikit-learn SGD."""
 
-    task = "classification"
-    has_decision = True
+    def tags(self) -> Tags:
+        return replace(super().tags(), decision=True)
     _state_arrays = ("classes_", "coef_", "intercept_")
     _state_values = ("t_",)
 
@@ -136,7 +137,8 @@ class LogisticRegressionSGD(_OvRSGD):
     np.float64(1.0)
     """
 
-    has_proba = True
+    def tags(self) -> Tags:
+        return replace(super().tags(), proba=True)
 
     def __init__(self, *, alpha: float = 1e-4, eta0: float = 0.01,
                  learning_rate: str = "optimal", fit_intercept: bool = True,
@@ -169,7 +171,7 @@ class LogisticRegressionSGD(_OvRSGD):
         return ovr_proba(1.0 / (1.0 + np.exp(-scores)), len(self.classes_))
 
 
-class LinearRegressionSGD(Learner):
+class LinearRegressionSGD(Regressor, Learner):
     """Online linear regression, scikit-learn's ``SGDRegressor`` (squared error, L2).
 
     Parameters
@@ -203,7 +205,6 @@ class LinearRegressionSGD(Learner):
     [3.0]
     """
 
-    task = "regression"
     _state_arrays = ("coef_", "intercept_")
     _state_values = ("t_",)
 
