@@ -194,7 +194,7 @@ def test_bad_labels_go_to_the_dead_letters(ctx):
     assert report["learned"] == 2 and report["bad_labels"] == 2
     dead = ctx.dead_letters
     assert sum(d.batch.height for d in dead) == 4
-    assert {d.operator for d in dead} == {"ol", "0-decode.json"}
+    assert {d.operator for d in dead} == {"ol", "ol.feedback/0-decode.json"}
     offsets = sorted(o for d in dead for o in d.batch.offsets().tolist())
     assert offsets == [1, 2, 3, 5]
 

@@ -125,7 +125,10 @@ class Pipeline:
             steps.append(step)
         sides = {}
         for topic, route in self.routes().items():
-            sides[topic] = (route.step, route.port, route.decode.build())
+            side = route.decode.build()
+            for sub in side.steps:  # "pa.feedback/0-decode.json": whose input it decodes
+                sub.name = f"{steps[route.step].name}.{route.port}/{sub.name}"
+            sides[topic] = (route.step, route.port, side)
         return Chain(steps, sides)
 
     # -- declared inputs and outputs ------------------------------------------------
