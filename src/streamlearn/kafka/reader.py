@@ -76,11 +76,11 @@ def split_by_partition(msgs: list[Message], *, one_topic: bool = True,
     parts = np.fromiter(map(Message.partition, msgs), dtype=np.int64, count=n)
     if one_topic:
         if (parts == parts[0]).all():
-            return [(msgs[0].topic(), int(parts[0]), msgs)]
+            return [(str(msgs[0].topic()), int(parts[0]), msgs)]
         key = parts
-        names = [msgs[0].topic()]
+        names = [str(msgs[0].topic())]
     else:
-        topics = list(map(Message.topic, msgs))
+        topics: list[str] = list(map(Message.topic, msgs))  # type: ignore[arg-type]
         names = sorted(set(topics))
         index = {t: i for i, t in enumerate(names)}
         codes = np.fromiter(map(index.__getitem__, topics), dtype=np.int64, count=n)
@@ -110,7 +110,7 @@ def _drop_errors(msgs: list[Message], ends: list[tuple[str, int]] | None = None
             kept.append(m)
         elif err.code() == CKError._PARTITION_EOF:
             if ends is not None:
-                ends.append((m.topic(), m.partition()))
+                ends.append((str(m.topic()), int(m.partition() or 0)))
         elif err.fatal() or (not err.retriable() and err.code() in (
                 CKError.UNKNOWN_TOPIC_OR_PART, CKError.TOPIC_AUTHORIZATION_FAILED,
                 CKError.GROUP_AUTHORIZATION_FAILED)):

@@ -122,8 +122,8 @@ class ClassificationMetrics:
         if both.dtype.kind == "O":
             both = np.asarray(both.tolist())
         old = 0 if self.classes_ is None else len(self.classes_)
-        start = np.empty(0, dtype=both.dtype) if self.classes_ is None else self.classes_
-        self.classes_, idx = encode_labels(start, both)
+        known = np.empty(0, dtype=both.dtype) if self.classes_ is None else self.classes_
+        self.classes_, idx = encode_labels(known, both)
         k = len(self.classes_)
         if k > old:
             grown = np.zeros((k, k), dtype=np.int64)

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from streamlearn.core.batch import Batch
@@ -144,10 +145,10 @@ class MapRecords(_Shared):
                 out.append(res)
                 keep.append(i)
         if failed:
-            ctx.dead_letter(batch.take(failed), reasons, name)
+            ctx.dead_letter(batch.take(np.asarray(failed, dtype=np.int64)), reasons, name)
         if not out:
             return None
-        return batch.with_rows(pl.DataFrame(out), keep)
+        return batch.with_rows(pl.DataFrame(out), np.asarray(keep, dtype=np.int64))
 
 
 def map(fn: Exprs | Callable[[pl.DataFrame], pl.DataFrame], *, name: str | None = None) -> Map:

@@ -120,13 +120,16 @@ class KafkaContext(Context):
         if isinstance(reasons, str):
             reasons = [reasons] * n
         origin = batch.origin
-        if origin is not None and batch.rows is not None:
+        values: list[bytes | None]
+        keys: list[bytes | None]
+        offs = batch.offsets()
+        if origin is not None and offs is not None:
             values = batch.values()
             keys = batch.keys()
-            offsets = batch.offsets().tolist()  # type: ignore[union-attr]
+            offsets = offs.tolist()
             topic, part = origin.topic, str(origin.partition).encode()
         else:
-            values = encode_json(batch.data)
+            values = list(encode_json(batch.data))
             keys = [None] * n
             offsets = [-1] * n
             topic = origin.topic if origin is not None else ""

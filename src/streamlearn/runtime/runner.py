@@ -313,8 +313,9 @@ class Runner:
             self.consumer.close()
         if self.broadcasts is not None:
             self.broadcasts.close()
-        if getattr(self, "_prometheus", None) is not None:
-            self._prometheus.shutdown()
+        prometheus = getattr(self, "_prometheus", None)
+        if prometheus is not None:
+            prometheus.shutdown()
         release_long_lived()
 
 
