@@ -29,8 +29,8 @@ N = 200_000  # the issue's row count; the whole test takes ~40 s on the 2-core m
 def cli(kafka, name, *extra):
     return [sys.executable, "-m", "streamlearn.cli.main", "run",
             f"{HERE / 'db_sink_pipeline.py'}:pipeline", "--name", name,
-            "-b", kafka.bootstrap_servers, "-X", "session.timeout.ms=6000",
-            "-X", "heartbeat.interval.ms=500", "-X", "fetch.queue.backoff.ms=10",
+            "-b", kafka.bootstrap_servers, "-X", "session.timeout.ms=2000",
+            "-X", "heartbeat.interval.ms=300", "-X", "fetch.queue.backoff.ms=10",
             "--commit-interval", "0.2", *extra]
 
 

@@ -9,8 +9,8 @@ token (2.x), before the input offsets are committed.
 A point is identified by its measurement, tag set and timestamp, and writing it again
 overwrites its fields. The timestamp is a column of the rows or, by default, the input
 record's Kafka timestamp, so a replay after a crash rewrites the same points and never
-doubles a series. (Two rows with the same tags and timestamp are one point: add a tag
-that tells them apart if that can happen.)
+doubles a series. (With a ``time`` column, two rows with the same tags and time are one
+point: add a tag that tells them apart if that can happen.)
 
 A refused connection, a server restarting or a 5xx/429 answer are retried with back-off
 for ``retry_for`` seconds, each retry logged; the lines stay buffered until written.
@@ -95,10 +95,12 @@ class ToInfluxDB(SinkOperator):
         Integers get the ``i`` suffix, text is quoted, null, NaN and infinite values are
         left out of their point (a point with no field left is not written).
     time
-        A ``Datetime`` column, or an integer column in ``precision`` units; default:
-        the input record's Kafka timestamp.
+        A ``Datetime`` column, or an integer column in ``precision`` units. Default: the
+        input record's Kafka timestamp (ms) in nanoseconds, plus its offset modulo 1000
+        in microseconds and its partition modulo 1000 in nanoseconds, so records of one
+        millisecond stay distinct points and a replay writes the very same ones.
     precision
-        ``"s"``, ``"ms"``, ``"us"`` or ``"ns"``.
+        ``"s"``, ``"ms"``, ``"us"`` or ``"ns"`` (of the ``time`` column).
     retry_for
         Seconds a flush keeps retrying a server that is away before the run stops.
 
@@ -158,12 +160,13 @@ class ToInfluxDB(SinkOperator):
     def endpoint(self) -> tuple[str, dict[str, str]]:
         """The write URL and its headers (1.x or 2.x)."""
         base = self.url.rstrip("/")
+        precision = self.precision if self.time is not None else "ns"
         if self.database is not None:
-            unit = "u" if self.precision == "us" else self.precision
+            unit = "u" if precision == "us" else precision
             query = urllib.parse.urlencode({"db": self.database, "precision": unit})
             return f"{base}/write?{query}", {}
         query = urllib.parse.urlencode({"bucket": self.bucket, "org": self.org,
-                                        "precision": self.precision})
+                                        "precision": precision})
         return f"{base}/api/v2/write?{query}", {"Authorization": f"Token {self.token or ''}"}
 
     def lines(self, batch: Batch) -> str:
@@ -190,7 +193,6 @@ class ToInfluxDB(SinkOperator):
         return out.to_series().str.join("\n").item() if out.height else ""
 
     def _time_expr(self, batch: Batch, df: pl.DataFrame) -> pl.Expr:
-        unit = _UNITS[self.precision]
         if self.time is not None:
             dtype = df.schema[self.time]
             if isinstance(dtype, (pl.Datetime, pl.Date)):
@@ -208,8 +210,11 @@ class ToInfluxDB(SinkOperator):
         if (ms < 0).any():
             raise ConfigError(f"to_influxdb({self.measurement!r}): input records without a "
                               f"timestamp; pass time= to use a column")
-        stamps = pl.Series("t", ms) * unit // 1000 if unit >= 1000 else pl.Series("t", ms // 1000)
-        return pl.lit(stamps).alias("t")
+        # nanoseconds: the record's millisecond, then its offset and partition, so two
+        # records of one millisecond stay two points (and a replay makes the same ones)
+        offs = batch.origin.offsets[batch.rows]
+        ns = ms * 1_000_000 + (offs % 1000) * 1000 + batch.origin.partition % 1000
+        return pl.lit(pl.Series("t", ns)).alias("t")
 
     def open(self, ctx: Context) -> Sink:
         return InfluxSink(self)
