@@ -70,6 +70,13 @@ def test_a_replayed_flush_leaves_one_row_per_input(pg_dsn, pg_table):
         sink.close()
     assert rows(pg_dsn, f"SELECT count(*), count(DISTINCT sl_id), sum(x) FROM {pg_table}") \
         == [(1000, 1000, sum(range(1000)))]
+    # a flush that is half replay, half new rows: the direct COPY is refused as a whole,
+    # the staged INSERT ... ON CONFLICT adds the new half only
+    sink = sink_for(spec)
+    sink.write(sl.Batch.from_frame(pl.DataFrame({"x": list(range(500, 1500))}), topic="t",
+                                   first_offset=500))
+    sink.flush()
+    assert rows(pg_dsn, f"SELECT count(*), sum(x) FROM {pg_table}") == [(1500, sum(range(1500)))]
 
 
 def test_upsert_on_a_user_key(pg_dsn, pg_table):

@@ -2,12 +2,15 @@
 
 Built on the Sink contract (:mod:`streamlearn.write.base`): ``write`` only buffers the
 batch (a Polars frame); the checkpoint's ``flush``, before the input offsets are
-committed, writes the whole buffer in **one transaction**:
+committed, writes the whole buffer in **one transaction**. While no row is a replay it is
+one ``COPY`` of CSV made by Polars in one call straight into the table (faster than
+binary ``COPY`` through psycopg's per-row ``write_row``: BENCHMARKS.md, "Sinks"), in a
+savepoint; a key already in the table (the replay after a crash) aborts that whole COPY,
+and the flush goes the idempotent way, until a flush meets no replayed row again:
 
 1. ``CREATE TEMP TABLE ... ON COMMIT DROP AS SELECT <columns> FROM <table> WITH NO DATA``
    (a staging table with the target's column types and no constraints);
-2. ``COPY`` the rows into it as CSV, made by Polars in one call (faster than binary
-   ``COPY`` through psycopg's per-row ``write_row``: BENCHMARKS.md, "Sinks");
+2. ``COPY`` the rows into it;
 3. ``INSERT INTO <table> SELECT ... FROM <staging> ON CONFLICT (<key>) DO NOTHING`` (or
    ``DO UPDATE``), then ``COMMIT``.
 
@@ -160,6 +163,7 @@ class PostgresSink(Sink):
         self._buffer: list[pl.DataFrame] = []
         self._conn: Any = None
         self._checked: dict[str, pl.DataType] | None = None
+        self._direct = True  # COPY straight into the table until a row is a replay
         self.rows_written = 0
 
     def __repr__(self) -> str:
@@ -203,7 +207,7 @@ class PostgresSink(Sink):
             df = df.unique(subset=list(self.spec.key_columns), keep="last",
                            maintain_order=True)
         payload = to_csv(df)
-        _with_backoff(lambda: self._attempt(df.schema, payload), step=self.step,
+        _with_backoff(lambda: self._attempt(df.schema, payload, df.height), step=self.step,
                       target=self.target, retry_for=self.spec.retry_for)
         self._buffer = []
         self.rows_written += df.height
@@ -214,7 +218,21 @@ class PostgresSink(Sink):
             self._conn = None
 
     # -- one attempt: connect, check, stage, insert, commit -------------------------
-    def _attempt(self, schema: pl.Schema, payload: bytes) -> None:
+    def _copy_direct(self, conn: Any, table: Any, cols: Any, payload: bytes) -> bool:
+        """COPY straight into the table, in a savepoint: the fast path while no row is a
+        replay. A key already there aborts the whole COPY (nothing half-written); the
+        flush then goes through the staging table with ON CONFLICT."""
+        sql = self.psycopg.sql
+        try:
+            with conn.transaction(), conn.cursor().copy(
+                    sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(table, cols)) as cp:
+                cp.write(payload)
+        except self.psycopg.errors.UniqueViolation:
+            self._direct = False
+            return False
+        return True
+
+    def _attempt(self, schema: pl.Schema, payload: bytes, height: int) -> None:
         psycopg, spec = self.psycopg, self.spec
         sql = psycopg.sql
         try:
@@ -228,21 +246,20 @@ class PostgresSink(Sink):
             with conn.transaction():
                 if self._checked != dict(schema):
                     self._check(conn, table, schema)
-                conn.execute(sql.SQL("CREATE TEMP TABLE sl_stage ON COMMIT DROP AS "
-                                     "SELECT {} FROM {} WITH NO DATA").format(cols, table))
-                with conn.cursor().copy(sql.SQL("COPY sl_stage ({}) FROM STDIN "
-                                                "(FORMAT csv)").format(cols)) as copy:
-                    copy.write(payload)
-                conn.execute(self._insert(sql, table, list(schema)))
+                if not (self._direct and self._copy_direct(conn, table, cols, payload)):
+                    conn.execute(sql.SQL("CREATE TEMP TABLE sl_stage ON COMMIT DROP AS "
+                                         "SELECT {} FROM {} WITH NO DATA").format(cols, table))
+                    with conn.cursor().copy(sql.SQL("COPY sl_stage ({}) FROM STDIN "
+                                                    "(FORMAT csv)").format(cols)) as copy:
+                        copy.write(payload)
+                    inserted = conn.execute(self._insert(sql, table, list(schema))).rowcount
+                    # back to the direct path once a flush meets no replayed row
+                    self._direct = inserted == height
             self._checked = dict(schema)
         except (psycopg.OperationalError, psycopg.InterfaceError,
                 psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected) as exc:
             self.close()
             raise _Retriable(_first_line(exc, spec.dsn)) from None
-        except psycopg.errors.InvalidColumnReference as exc:
-            raise ConfigError(f"to_postgres({spec.table!r}): the table has no primary key "
-                              f"or unique constraint on ({', '.join(spec.key_columns)}) "
-                              f"for ON CONFLICT ({_first_line(exc, spec.dsn)})") from None
         except psycopg.Error as exc:
             raise OperatorError(f"{self.target}: {_first_line(exc, spec.dsn)}",
                                 operator=self.step) from None
@@ -289,6 +306,14 @@ class PostgresSink(Sink):
                 raise ConfigError(f"to_postgres: column {name!r} is {dtype} in the stream "
                                   f"but {pg} in table {spec.table!r} (cast it in the "
                                   f"pipeline, or change the table)")
+        unique = conn.execute(
+            "SELECT 1 FROM pg_index i WHERE i.indrelid = to_regclass(%s) AND i.indisunique "
+            "AND i.indpred IS NULL AND (SELECT array_agg(a.attname::text ORDER BY a.attname) "
+            "FROM pg_attribute a WHERE a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey))"
+            " = %s", (table.as_string(conn), sorted(spec.key_columns))).fetchone()
+        if unique is None:  # without one, a replay would add rows a second time
+            raise ConfigError(f"to_postgres({spec.table!r}): the table has no primary key "
+                              f"or unique constraint on ({', '.join(spec.key_columns)})")
 
 
 def _where(psycopg: Any, dsn: str) -> str:
