@@ -1,4 +1,5 @@
-"""Sinks: where rows leave a pipeline (``sl.write.to_kafka("out")``).
+"""Sinks: where rows leave a pipeline (``sl.write.to_kafka("out")``,
+``sl.write.to_postgres("readings", dsn=...)``, ``sl.write.to_influxdb("weather", ...)``).
 
 Write your own with the contract in :mod:`streamlearn.write.base`: subclass
 :class:`Sink` (``write`` buffers, ``flush`` makes durable before offsets are committed)
@@ -6,6 +7,9 @@ and :class:`SinkOperator` (``open`` returns the sink, once per run).
 """
 
 from streamlearn.write.base import Sink, SinkOperator
+from streamlearn.write.influxdb import InfluxSink, ToInfluxDB, to_influxdb
 from streamlearn.write.kafka import KafkaSink, ToKafka, to_kafka
+from streamlearn.write.postgres import PostgresSink, ToPostgres, to_postgres
 
-__all__ = ["KafkaSink", "Sink", "SinkOperator", "ToKafka", "to_kafka"]
+__all__ = ["InfluxSink", "KafkaSink", "PostgresSink", "Sink", "SinkOperator", "ToInfluxDB",
+           "ToKafka", "ToPostgres", "to_influxdb", "to_kafka", "to_postgres"]
