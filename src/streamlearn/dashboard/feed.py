@@ -1,0 +1,148 @@
+"""Reads a pipeline's metrics topic into a :class:`MetricsHistory`, in a background thread.
+
+The reader belongs to no consumer group and commits nothing: any number of dashboards
+can watch one pipeline without taking partitions from each other or from the pipeline.
+It starts ``minutes`` back in time (``offsets_for_times``; from the beginning if the
+broker cannot answer that, reports older than the start being skipped by their ``ts``),
+and waits for the topic when the pipeline has not created it yet.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from typing import Any
+
+import orjson
+
+from streamlearn.dashboard.history import MetricsHistory
+from streamlearn.kafka.config import KafkaConfig
+
+__all__ = ["MetricsFeed"]
+
+log = logging.getLogger("streamlearn.dashboard")
+
+
+class MetricsFeed:
+    """A thread that reads ``topic`` and adds every report to ``history``.
+
+    Parameters
+    ----------
+    kafka : KafkaConfig
+        The cluster of the pipeline.
+    topic : str
+        The metrics topic, ``<pipeline name>.metrics`` by default in the runtime.
+    history : MetricsHistory
+        Where reports go.
+    minutes : float or None
+        Start this many minutes back; ``None`` reads the topic from the beginning.
+
+    Examples
+    --------
+    >>> from streamlearn.kafka.config import KafkaConfig
+    >>> feed = MetricsFeed(KafkaConfig("127.0.0.1:1"), "s1.metrics", MetricsHistory())
+    >>> feed.topic, feed.running
+    ('s1.metrics', False)
+    """
+
+    def __init__(self, kafka: KafkaConfig, topic: str, history: MetricsHistory, *,
+                 minutes: float | None = 15.0) -> None:
+        self.kafka = kafka
+        self.topic = topic
+        self.history = history
+        self.minutes = minutes
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> MetricsFeed:
+        """Start reading in a daemon thread."""
+        self._thread = threading.Thread(target=self._run, name="sl-dashboard-feed",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop reading and close the consumer."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    # -- the thread ----------------------------------------------------------------------
+    def _run(self) -> None:
+        from confluent_kafka import Consumer
+
+        since = time.time() - self.minutes * 60 if self.minutes is not None else None
+        # a group id of its own, never joined (assign) nor committed: watching is free
+        consumer = Consumer(self.kafka.consumer_config(
+            f"streamlearn-dashboard-{uuid.uuid4().hex[:12]}"))
+        try:
+            if not self._assign(consumer, since):
+                return
+            self.history.error = None
+            while not self._stop.is_set():
+                for msg in consumer.consume(num_messages=5000, timeout=0.25):
+                    if msg.error() is not None:
+                        continue
+                    report = _parse(msg.value())
+                    if report is not None and (since is None or report["ts"] >= since):
+                        self.history.add(report)
+        except Exception as exc:  # the page shows it; the web app keeps serving
+            log.error("dashboard feed stopped: %s", exc)
+            self.history.error = f"metrics feed stopped: {exc}"
+        finally:
+            consumer.close()
+            self.history.closed = True
+
+    def _assign(self, consumer: Any, since: float | None) -> bool:
+        """Assign every partition of the topic, once it exists, at the start position."""
+        from confluent_kafka import OFFSET_BEGINNING, TopicPartition
+
+        while not self._stop.is_set():
+            try:
+                meta = consumer.list_topics(self.topic, timeout=5)
+                t = meta.topics.get(self.topic)
+                parts = sorted(t.partitions) if t is not None and t.error is None else []
+            except Exception as exc:
+                self.history.error = f"cannot reach Kafka: {exc}"
+                parts = []
+            if parts:
+                break
+            self.history.error = self.history.error or f"waiting for topic {self.topic}"
+            self._stop.wait(1.0)
+        else:
+            return False
+        start = [TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in parts]
+        if since is not None:
+            try:
+                asked = [TopicPartition(self.topic, p, int(since * 1000)) for p in parts]
+                found = consumer.offsets_for_times(asked, timeout=5)
+                start = [f if f.offset >= 0 else s for f, s in zip(found, start)]
+            except Exception:  # not every broker answers: read from the start, skip by ts
+                pass
+        consumer.assign(start)
+        return True
+
+
+def _parse(value: bytes | None) -> dict[str, Any] | None:
+    """A report, or ``None`` for anything that is not one (the feed is not trusted).
+
+    Examples
+    --------
+    >>> _parse(b'{"kind": "run", "ts": 1.5}')["ts"], _parse(b"junk"), _parse(b"[1]")
+    (1.5, None, None)
+    """
+    if not value:
+        return None
+    try:
+        report = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(report, dict) or not isinstance(report.get("ts"), (int, float)):
+        return None
+    return report
