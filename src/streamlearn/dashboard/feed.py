@@ -79,14 +79,19 @@ class MetricsFeed:
 
         since = time.time() - self.minutes * 60 if self.minutes is not None else None
         # a group id of its own, never joined (assign) nor committed: watching is free
+        # connection failures go to the page's status (error_cb), not as log lines
         consumer = Consumer(self.kafka.consumer_config(
-            f"streamlearn-dashboard-{uuid.uuid4().hex[:12]}"))
+            f"streamlearn-dashboard-{uuid.uuid4().hex[:12]}", log_level=2,
+            error_cb=self._kafka_error))
         try:
             if not self._assign(consumer, since):
                 return
             self.history.error = None
             while not self._stop.is_set():
-                for msg in consumer.consume(num_messages=5000, timeout=0.25):
+                msgs = consumer.consume(num_messages=5000, timeout=0.25)
+                if msgs and self.history.error:
+                    self.history.error = None
+                for msg in msgs:
                     if msg.error() is not None:
                         continue
                     report = _parse(msg.value())
@@ -99,21 +104,25 @@ class MetricsFeed:
             consumer.close()
             self.history.closed = True
 
+    def _kafka_error(self, err: Any) -> None:
+        self.history.error = f"Kafka: {err.str()}"
+
     def _assign(self, consumer: Any, since: float | None) -> bool:
         """Assign every partition of the topic, once it exists, at the start position."""
         from confluent_kafka import OFFSET_BEGINNING, TopicPartition
 
         while not self._stop.is_set():
             try:
-                meta = consumer.list_topics(self.topic, timeout=5)
+                meta = consumer.list_topics(self.topic, timeout=2)
                 t = meta.topics.get(self.topic)
                 parts = sorted(t.partitions) if t is not None and t.error is None else []
             except Exception as exc:
-                self.history.error = f"cannot reach Kafka: {exc}"
+                self.history.error = f"Kafka: cannot read the topic list: {exc}"
                 parts = []
             if parts:
                 break
-            self.history.error = self.history.error or f"waiting for topic {self.topic}"
+            if not (self.history.error or "").startswith("Kafka"):
+                self.history.error = f"waiting for topic {self.topic}"
             self._stop.wait(1.0)
         else:
             return False

@@ -6,6 +6,7 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from streamlearn.core.errors import ConfigError
@@ -120,9 +121,12 @@ class Dashboard:
         log.info("dashboard of %s on %s", self.name, self.url)
         return self
 
-    def run(self) -> None:
-        """Serve in the foreground until Ctrl-C (uvicorn handles the signals)."""
+    def run(self, on_listening: Callable[[str], None] | None = None) -> None:
+        """Serve in the foreground until Ctrl-C (uvicorn handles the signals);
+        ``on_listening(url)`` is called once the socket is bound."""
         server = self._prepare()
+        if on_listening is not None:
+            on_listening(self.url)
         try:
             server.run(sockets=[self._sock])
         finally:
@@ -171,5 +175,4 @@ def serve_dashboard(kafka: KafkaConfig, name: str, host: str = "127.0.0.1", port
     """
     board = Dashboard(kafka, name, host=host, port=port, token=token, minutes=minutes,
                       topic=topic)
-    log.info("dashboard of %s on %s", name, board.url)
-    board.run()
+    board.run(lambda url: log.info("dashboard of %s on %s", name, url))
