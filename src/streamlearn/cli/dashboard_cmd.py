@@ -23,22 +23,39 @@ __all__ = ["dashboard"]
 
 
 def dashboard(
-    name: Annotated[str, typer.Option(envvar="STREAMLEARN_NAME",
-                                      help="Pipeline name (as given to `streamlearn run "
-                                           "--name`): the board reads <name>.metrics.")],
-    host: Annotated[str, typer.Option(envvar="STREAMLEARN_DASHBOARD_HOST",
-                                      help="Address to listen on. Anything but loopback "
-                                           "needs --token.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(envvar="STREAMLEARN_DASHBOARD_PORT",
-                                      help="Port to listen on.")] = 8050,
-    token: Annotated[str | None, typer.Option(
-        envvar="STREAMLEARN_DASHBOARD_TOKEN",
-        help="Require this token on every request (open http://HOST:PORT/?token=... "
-             "once; never printed).")] = None,
-    minutes: Annotated[float, typer.Option(help="History shown, in minutes (the feed is "
-                                           "read from that far back).")] = 15.0,
-    topic: Annotated[str | None, typer.Option(help="The metrics topic, if the run set "
-                                              "another than <name>.metrics.")] = None,
+    name: Annotated[
+        str,
+        typer.Option(
+            envvar="STREAMLEARN_NAME",
+            help="Pipeline name (as given to `streamlearn run "
+            "--name`): the board reads <name>.metrics.",
+        ),
+    ],
+    host: Annotated[
+        str,
+        typer.Option(
+            envvar="STREAMLEARN_DASHBOARD_HOST",
+            help="Address to listen on. Anything but loopback needs --token.",
+        ),
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(envvar="STREAMLEARN_DASHBOARD_PORT", help="Port to listen on.")
+    ] = 8050,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="STREAMLEARN_DASHBOARD_TOKEN",
+            help="Require this token on every request (open http://HOST:PORT/?token=... "
+            "once; never printed).",
+        ),
+    ] = None,
+    minutes: Annotated[
+        float, typer.Option(help="History shown, in minutes (the feed is read from that far back).")
+    ] = 15.0,
+    topic: Annotated[
+        str | None,
+        typer.Option(help="The metrics topic, if the run set another than <name>.metrics."),
+    ] = None,
     bootstrap: Bootstrap = None,
     kafka_option: KafkaOption = None,
     sasl_username: SaslUser = None,
@@ -50,11 +67,16 @@ def dashboard(
 
     config = kafka_config(bootstrap, kafka_option, sasl_username, sasl_password)
     try:
-        board = Dashboard(config, name, host=host, port=port, token=token, minutes=minutes,
-                          topic=topic)
-        board.run(lambda url: err_console.print(
-            f"Dashboard of [bold]{name}[/] on [bold]{url}[/]"
-            f"{' (token required)' if token else ''} - Ctrl-C to stop", highlight=False))
+        board = Dashboard(
+            config, name, host=host, port=port, token=token, minutes=minutes, topic=topic
+        )
+        board.run(
+            lambda url: err_console.print(
+                f"Dashboard of [bold]{name}[/] on [bold]{url}[/]"
+                f"{' (token required)' if token else ''} - Ctrl-C to stop",
+                highlight=False,
+            )
+        )
     except ConfigError as exc:
         err_console.print(f"[red]{exc}[/]", highlight=False)
         raise typer.Exit(2) from None

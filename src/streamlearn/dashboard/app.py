@@ -75,12 +75,20 @@ def check_bind(host: str, token: str | None) -> None:
     if token is not None and not token.strip():
         raise ConfigError("the dashboard token is empty")
     if not is_loopback(host) and token is None:
-        raise ConfigError(f"the dashboard on {host} is reachable from other machines: "
-                          "pass --token (or bind 127.0.0.1)")
+        raise ConfigError(
+            f"the dashboard on {host} is reachable from other machines: "
+            "pass --token (or bind 127.0.0.1)"
+        )
 
 
-def create_app(history: MetricsHistory, *, name: str, token: str | None = None,
-               push_interval: float = 0.5, stopping: threading.Event | None = None) -> Any:
+def create_app(
+    history: MetricsHistory,
+    *,
+    name: str,
+    token: str | None = None,
+    push_interval: float = 0.5,
+    stopping: threading.Event | None = None,
+) -> Any:
     """The ASGI app of the board for the pipeline ``name``.
 
     Examples
@@ -115,16 +123,20 @@ def create_app(history: MetricsHistory, *, name: str, token: str | None = None,
                 await asyncio.sleep(push_interval)
                 quiet += push_interval
 
-        return StreamingResponse(stream(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-store",
-                                          "X-Accel-Buffering": "no"})
+        return StreamingResponse(
+            stream(),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
 
-    app = Starlette(routes=[
-        Route("/", index),
-        Route("/api/state", state),
-        Route("/events", events),
-        Mount("/static", StaticFiles(directory=STATIC), name="static"),
-    ])
+    app = Starlette(
+        routes=[
+            Route("/", index),
+            Route("/api/state", state),
+            Route("/events", events),
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        ]
+    )
     return _TokenGate(app, token)
 
 
@@ -160,14 +172,20 @@ class _TokenGate:
         elif self._ok(from_query):
             await self.app(scope, receive, send)
         else:
-            await _send(send, 401, b"streamlearn dashboard: token required "
-                        b"(open /?token=... or send Authorization: Bearer ...)\n",
-                        [(b"content-type", b"text/plain"),
-                         (b"www-authenticate", b"Bearer")])
+            await _send(
+                send,
+                401,
+                b"streamlearn dashboard: token required "
+                b"(open /?token=... or send Authorization: Bearer ...)\n",
+                [(b"content-type", b"text/plain"), (b"www-authenticate", b"Bearer")],
+            )
 
     def _ok(self, given: str) -> bool:
-        return bool(given) and self._token is not None and hmac.compare_digest(
-            given.encode(), self._token)
+        return (
+            bool(given)
+            and self._token is not None
+            and hmac.compare_digest(given.encode(), self._token)
+        )
 
 
 def _headers(scope: Any, name: bytes) -> list[str]:
@@ -194,8 +212,12 @@ def _cookie(scope: Any) -> str:
     return ""
 
 
-async def _send(send: Any, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
-                ) -> None:
-    await send({"type": "http.response.start", "status": status,
-                "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+async def _send(send: Any, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*headers, (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

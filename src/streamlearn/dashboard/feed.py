@@ -47,8 +47,14 @@ class MetricsFeed:
     ('s1.metrics', False)
     """
 
-    def __init__(self, kafka: KafkaConfig, topic: str, history: MetricsHistory, *,
-                 minutes: float | None = 15.0) -> None:
+    def __init__(
+        self,
+        kafka: KafkaConfig,
+        topic: str,
+        history: MetricsHistory,
+        *,
+        minutes: float | None = 15.0,
+    ) -> None:
         self.kafka = kafka
         self.topic = topic
         self.history = history
@@ -62,8 +68,7 @@ class MetricsFeed:
 
     def start(self) -> MetricsFeed:
         """Start reading in a daemon thread."""
-        self._thread = threading.Thread(target=self._run, name="sl-dashboard-feed",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, name="sl-dashboard-feed", daemon=True)
         self._thread.start()
         return self
 
@@ -80,9 +85,13 @@ class MetricsFeed:
         since = time.time() - self.minutes * 60 if self.minutes is not None else None
         # a group id of its own, never joined (assign) nor committed: watching is free
         # connection failures go to the page's status (error_cb), not as log lines
-        consumer = Consumer(self.kafka.consumer_config(
-            f"streamlearn-dashboard-{uuid.uuid4().hex[:12]}", log_level=2,
-            error_cb=self._kafka_error))
+        consumer = Consumer(
+            self.kafka.consumer_config(
+                f"streamlearn-dashboard-{uuid.uuid4().hex[:12]}",
+                log_level=2,
+                error_cb=self._kafka_error,
+            )
+        )
         try:
             if not self._assign(consumer, since):
                 return
@@ -131,7 +140,7 @@ class MetricsFeed:
             try:
                 asked = [TopicPartition(self.topic, p, int(since * 1000)) for p in parts]
                 found = consumer.offsets_for_times(asked, timeout=5)
-                start = [f if f.offset >= 0 else s for f, s in zip(found, start)]
+                start = [f if f.offset >= 0 else s for f, s in zip(found, start, strict=True)]
             except Exception:  # not every broker answers: read from the start, skip by ts
                 pass
         consumer.assign(start)

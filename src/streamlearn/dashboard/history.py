@@ -18,16 +18,25 @@ import math
 import threading
 from collections import deque
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 from streamlearn.runtime.metrics import merge_reports
 
 __all__ = ["MetricsHistory"]
 
 #: run-level figures charted over time
-_RUN_SERIES = ("records_in", "records_out", "records_filtered", "dead_lettered",
-               "records_buffered", "in_rate", "out_rate", "last_batch_ms", "e2e_p50_ms",
-               "e2e_p99_ms")
+_RUN_SERIES = (
+    "records_in",
+    "records_out",
+    "records_filtered",
+    "dead_lettered",
+    "records_buffered",
+    "in_rate",
+    "out_rate",
+    "last_batch_ms",
+    "e2e_p50_ms",
+    "e2e_p99_ms",
+)
 #: scalar step figures nested one level down that are worth a chart (prequential windows)
 _NESTED = ("window",)
 
@@ -61,8 +70,9 @@ class MetricsHistory:
     []
     """
 
-    def __init__(self, *, seconds: float = 900.0, stale_after: float = 10.0,
-                 trail: int = 120) -> None:
+    def __init__(
+        self, *, seconds: float = 900.0, stale_after: float = 10.0, trail: int = 120
+    ) -> None:
         self.seconds = seconds
         self.stale_after = stale_after
         self._lock = threading.Lock()
@@ -115,10 +125,16 @@ class MetricsHistory:
                     break
                 rows.append(row)
             rows.reverse()
-            return {"seq": self.seq, "seconds": self.seconds, "rows": rows,
-                    "now": self._merged(),
-                    "trails": {k: list(v) for k, v in self._trails.items()},
-                    "last_ts": self.last_ts, "reports": self.reports, "error": self.error}
+            return {
+                "seq": self.seq,
+                "seconds": self.seconds,
+                "rows": rows,
+                "now": self._merged(),
+                "trails": {k: list(v) for k, v in self._trails.items()},
+                "last_ts": self.last_ts,
+                "reports": self.reports,
+                "error": self.error,
+            }
 
     # -- internals (called with the lock held) -------------------------------------------
     def _merged(self) -> dict[str, Any]:
@@ -143,9 +159,9 @@ class MetricsHistory:
                 values[f] = v
         values["members"] = len(merged["members"])
         lag = merged.get("lag") or {}
-        for part, v in lag.items():
-            if _is_number(v):
-                values[f"lag:{part}"] = v
+        for part, n in lag.items():
+            if _is_number(n):
+                values[f"lag:{part}"] = n
         values["lag_total"] = sum(v for v in lag.values() if _is_number(v))
         for key, figures in merged["steps"].items():
             for name, v in _scalars(figures):
@@ -169,7 +185,7 @@ def _step_key(step: str, partition: Any) -> str:
     return f"{step}[{partition}]" if partition is not None else step
 
 
-def _is_number(v: Any) -> bool:
+def _is_number(v: Any) -> TypeGuard[float]:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 

@@ -53,9 +53,17 @@ class Dashboard:
     ('s1.metrics', '127.0.0.1')
     """
 
-    def __init__(self, kafka: KafkaConfig, name: str, *, host: str = "127.0.0.1",
-                 port: int = 8050, token: str | None = None, minutes: float = 15.0,
-                 topic: str | None = None) -> None:
+    def __init__(
+        self,
+        kafka: KafkaConfig,
+        name: str,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8050,
+        token: str | None = None,
+        minutes: float = 15.0,
+        topic: str | None = None,
+    ) -> None:
         from streamlearn.dashboard.app import check_bind
 
         check_bind(host, token)
@@ -93,15 +101,16 @@ class Dashboard:
             sock.bind((self.host, self.port))
         except OSError as exc:
             sock.close()
-            raise ConfigError(f"the dashboard cannot listen on {self.host}:{self.port}: "
-                              f"{exc.strerror or exc}") from None
+            raise ConfigError(
+                f"the dashboard cannot listen on {self.host}:{self.port}: {exc.strerror or exc}"
+            ) from None
         sock.listen(64)
         self._sock = sock
-        app = create_app(self.history, name=self.name, token=self._token,
-                         stopping=self._stopping)
+        app = create_app(self.history, name=self.name, token=self._token, stopping=self._stopping)
         # no access log: a token given as ?token= would land in it
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                                timeout_graceful_shutdown=3)
+        config = uvicorn.Config(
+            app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=3
+        )
         self._server = uvicorn.Server(config)
         self.feed.start()
         return self._server
@@ -109,8 +118,12 @@ class Dashboard:
     def start(self, timeout: float = 15.0) -> Dashboard:
         """Serve in background threads; returns once the server accepts connections."""
         server = self._prepare()
-        self._thread = threading.Thread(target=server.run, kwargs={"sockets": [self._sock]},
-                                        name="sl-dashboard-http", daemon=True)
+        self._thread = threading.Thread(
+            target=server.run,
+            kwargs={"sockets": [self._sock]},
+            name="sl-dashboard-http",
+            daemon=True,
+        )
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not server.started and self._thread.is_alive() and time.monotonic() < deadline:
@@ -155,9 +168,16 @@ class Dashboard:
         self.stop()
 
 
-def serve_dashboard(kafka: KafkaConfig, name: str, host: str = "127.0.0.1", port: int = 8050,
-                    token: str | None = None, *, minutes: float = 15.0,
-                    topic: str | None = None) -> None:
+def serve_dashboard(
+    kafka: KafkaConfig,
+    name: str,
+    host: str = "127.0.0.1",
+    port: int = 8050,
+    token: str | None = None,
+    *,
+    minutes: float = 15.0,
+    topic: str | None = None,
+) -> None:
     """Serve the live board of the pipeline ``name`` until Ctrl-C.
 
     Reads ``<name>.metrics`` (the runtime's metrics feed) from ``minutes`` back and shows
@@ -173,6 +193,5 @@ def serve_dashboard(kafka: KafkaConfig, name: str, host: str = "127.0.0.1", port
     ...     print(exc)
     the dashboard on 0.0.0.0 is reachable from other machines: pass --token (or bind 127.0.0.1)
     """
-    board = Dashboard(kafka, name, host=host, port=port, token=token, minutes=minutes,
-                      topic=topic)
+    board = Dashboard(kafka, name, host=host, port=port, token=token, minutes=minutes, topic=topic)
     board.run(lambda url: log.info("dashboard of %s on %s", name, url))
