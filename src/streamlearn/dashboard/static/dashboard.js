@@ -120,6 +120,7 @@
       : Math.round(age / 60) + " min"}`; }
     el.className = `pill ${cls}`;
     el.textContent = text;
+    el.title = text;
   }
   setInterval(status, 1000);
 

@@ -95,7 +95,7 @@ SL.learnerSection = (root, g, regression) => {
       : [["window.accuracy", "accuracy"], ["accuracy", "accuracy since start"],
         ["window.macro_f1", "macro F1"]]).map(([f, l], i) => ({
       key: `${p.key}:${f}`, label: `${l}${pname(p, many())}`, scale: regression ? 1 : 100,
-      dash: f.startsWith("window") ? undefined : [5, 4], colorIndex: [2, 2, 0][i] + 3 * (+p.part || 0),
+      dash: f.startsWith("window") ? undefined : [5, 4], colorIndex: (regression ? [2, 3] : [2, 2, 0])[i] + 3 * (+p.part || 0),
     }))),
   });
   const side = regression && s.line(".c-side", {
@@ -271,7 +271,7 @@ SL.otherSection = (root, g) => {
       for (const [f, v] of Object.entries(p.fig)) {
         if (typeof v !== "number" || f === "drift") continue;
         cells.push(`<div class="panel stat blue"><h2>${SL.esc(f)}${pname(p, g2.parts.length > 1)}` +
-          `</h2><div class="big">${SL.fmtSI(v)}</div><div class="sub">${SL.esc(p.key)}</div></div>`);
+          `</h2><div class="big">${Number.isInteger(v) ? SL.fmtCount(v) : SL.fmtSI(v)}</div><div class="sub">${SL.esc(p.key)}</div></div>`);
       }
     }
     s.$(".c-figs").innerHTML = cells.slice(0, 12).join("") ||
