@@ -69,10 +69,10 @@ def _free_port() -> int:
 
 
 def test_every_prometheus_metric_queried_is_exported():
-    # a run as the exporter sees it: real learner and k-means figures; the end-to-end
-    # latency gauges are served when the run has them (getattr in serve_prometheus)
-    stats = RunStats(records_in=10, records_out=7, in_rate=5.0, last_batch_ms=3.0)
-    stats.e2e_p50_ms, stats.e2e_p99_ms = 4.0, 9.0
+    # a run as the exporter sees it: real learner and k-means figures, end-to-end latency
+    stats = RunStats(
+        records_in=10, records_out=7, in_rate=5.0, last_batch_ms=3.0, e2e_p50_ms=4.0, e2e_p99_ms=9.0
+    )
     clf, reg = ClassificationMetrics(), RegressionMetrics()
     clf.update(np.array(["a", "b", "a"]), np.array(["a", "b", "b"]))
     reg.update(np.array([1.0, 2.0]), np.array([1.5, 2.0]))
