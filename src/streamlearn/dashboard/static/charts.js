@@ -60,7 +60,7 @@ SL.Line = class {
     this.plot = new uPlot({
       ...this.size(),
       cursor: { points: { size: 6 }, drag: { x: false, y: false } },
-      legend: { live: false }, padding: [8, 24, 0, 0],
+      legend: { live: false }, padding: [8, 36, 0, 0],
       scales: { x: { time: true }, y: { range: (u, lo, hi) => {
         const top = max != null ? max : (hi > 0 ? hi * 1.1 : 1);
         return [min0 ? Math.min(0, lo) : lo - (hi - lo) * 0.1 || lo - 1, top];

@@ -73,6 +73,7 @@
       "records written per second", "blue");
     const e2e = n.e2e_p99_ms != null;
     const ms = SL.fmtMs(e2e ? n.e2e_p99_ms : n.last_batch_ms).split(" ");
+    $("#stat-latency h2").textContent = e2e ? "End-to-end latency p99" : "Batch latency";
     SL.setStat($("#stat-latency"), `${ms[0]}<small>${ms[1] || ""}</small>`,
       e2e ? `end-to-end p99 · batch ${SL.fmtMs(n.last_batch_ms)}` : "last batch",
       (e2e ? n.e2e_p99_ms : n.last_batch_ms) > 1000 ? "warn" : null);
