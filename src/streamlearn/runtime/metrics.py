@@ -180,7 +180,9 @@ def serve_prometheus(port: int, source: Callable[[], tuple[RunStats, Mapping[str
                                   labels=["pipeline", "step", "partition", "figure"])
             for key, figures in metrics.items():
                 step, _, part = key.rpartition("[")
-                for name, value in _numbers(figures or {}):
+                if not isinstance(figures, Mapping):  # a bare number: one figure
+                    figures = {"value": figures}
+                for name, value in _numbers(figures):
                     g.add_metric([pipeline, step or key, part.rstrip("]"), name], value)
             yield g
 
