@@ -24,7 +24,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 
 import polars as pl
 
@@ -118,13 +118,14 @@ class ToInfluxDB(SinkOperator):
     """
 
     measurement: str = ""
+    _: KW_ONLY
     url: str = "http://127.0.0.1:8086"
     database: str | None = None
     bucket: str | None = None
     org: str | None = None
     token: str | None = None
-    tags: tuple[str, ...] = ()
-    fields: tuple[str, ...] | None = None
+    tags: Sequence[str] = ()
+    fields: Sequence[str] | None = None
     time: str | None = None
     precision: str = "ms"
     retry_for: float = 60.0
@@ -132,6 +133,9 @@ class ToInfluxDB(SinkOperator):
     kind: str = field(default="write.to_influxdb", init=False, repr=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "tags", tuple(self.tags))
+        if self.fields is not None:
+            object.__setattr__(self, "fields", tuple(self.fields))
         m = self.measurement
         if not m:
             raise ConfigError("to_influxdb needs a measurement")
@@ -284,23 +288,8 @@ class InfluxSink(Sink):
             raise _Retriable(str(reason)) from None
 
 
-def to_influxdb(measurement: str, *, url: str = "http://127.0.0.1:8086",
-                database: str | None = None, bucket: str | None = None,
-                org: str | None = None, token: str | None = None,
-                tags: Sequence[str] = (), fields: Sequence[str] | None = None,
-                time: str | None = None, precision: str = "ms", retry_for: float = 60.0,
-                name: str | None = None) -> ToInfluxDB:
-    """Write rows as InfluxDB points, keyed by measurement, tags and time; see
-    :class:`ToInfluxDB`.
-
-    >>> to_influxdb("m", bucket="b", org="o", token="secret", tags=["site"])
-    ToInfluxDB(measurement='m', url='http://127.0.0.1:8086', bucket='b', org='o', \
-token=***, tags=('site',), fields=None, time=None)
-    """
-    return ToInfluxDB(measurement=measurement, url=url, database=database, bucket=bucket,
-                      org=org, token=token, tags=tuple(tags),
-                      fields=tuple(fields) if fields is not None else None, time=time,
-                      precision=precision, retry_for=retry_for, name=name)
+#: the verb: ``sl.write.to_influxdb("weather", database="iot", tags=["site"])``
+to_influxdb = ToInfluxDB
 
 
 __all__ = ["InfluxSink", "ToInfluxDB", "to_influxdb"]

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 import polars as pl
@@ -102,15 +102,21 @@ class ToPostgres(SinkOperator):
     """
 
     table: str = ""
+    _: KW_ONLY
     dsn: str = ""
-    key: tuple[str, ...] | None = None
-    columns: tuple[str, ...] | None = None
+    key: str | Sequence[str] | None = None
+    columns: Sequence[str] | None = None
     create: bool = False
     on_conflict: str = "nothing"
     retry_for: float = 60.0
     kind: str = field(default="write.to_postgres", init=False, repr=False)
 
     def __post_init__(self) -> None:
+        key = self.key
+        object.__setattr__(self, "key", (key,) if isinstance(key, str)
+                           else (tuple(key) if key is not None else None))
+        if self.columns is not None:
+            object.__setattr__(self, "columns", tuple(self.columns) or None)
         if not self.table or not re.fullmatch(r"[^.\s]+(\.[^.\s]+)?", self.table):
             raise ConfigError(f"to_postgres: table must be 'name' or 'schema.name', "
                               f"got {self.table!r}")
@@ -124,7 +130,7 @@ class ToPostgres(SinkOperator):
 
     @property
     def key_columns(self) -> tuple[str, ...]:
-        return self.key or (ID_COLUMN,)
+        return tuple(self.key) if self.key else (ID_COLUMN,)
 
     def __repr__(self) -> str:
         extra = "".join(f", {k}={getattr(self, k)!r}" for k in ("columns", "name")
@@ -335,19 +341,8 @@ def _first_line(exc: Exception, dsn: str) -> str:
     return text
 
 
-def to_postgres(table: str, *, dsn: str = "", key: str | Sequence[str] | None = None,
-                columns: Sequence[str] | None = None, create: bool = False,
-                on_conflict: str = "nothing", retry_for: float = 60.0,
-                name: str | None = None) -> ToPostgres:
-    """Write rows to a PostgreSQL table, once per key; see :class:`ToPostgres`.
-
-    >>> to_postgres("t", key="id", on_conflict="update")
-    ToPostgres(table='t', dsn='', key=('id',), on_conflict='update')
-    """
-    keys = (key,) if isinstance(key, str) else (tuple(key) if key is not None else None)
-    return ToPostgres(table=table, dsn=dsn, key=keys, columns=tuple(columns)
-                      if columns else None, create=create, on_conflict=on_conflict,
-                      retry_for=retry_for, name=name)
+#: the verb: ``sl.write.to_postgres("readings", dsn=..., key="id")`` (the class's signature)
+to_postgres = ToPostgres
 
 
 __all__ = ["ID_COLUMN", "PostgresSink", "ToPostgres", "mask_dsn", "to_postgres"]
