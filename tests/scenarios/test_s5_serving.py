@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import threading
 import time
+from itertools import pairwise
 
-import numpy as np
 import orjson
 import pytest
 from confluent_kafka import Producer
@@ -134,7 +134,7 @@ def test_s5_push_swap_rollback_expiry(kafka, topic_factory):
     for part, items in seq.items():
         items.sort()
         versions = [v for _, v in items]
-        runs = [versions[0]] + [b for a, b in zip(versions, versions[1:]) if a != b]
+        runs = [versions[0]] + [b for a, b in pairwise(versions) if a != b]
         assert runs == [1, 2, 1, 2], (part, runs)
         last_priced[part] = items[-1][0]
     for m in dead:  # everything after the expiry, nothing before

@@ -43,3 +43,41 @@ def onnx_bytes(model, n_features: int = len(FEATURES)) -> bytes:
     from skl2onnx import to_onnx
 
     return to_onnx(model, np.zeros((1, n_features), dtype=np.float32)).SerializeToString()
+
+
+def linear_onnx(weights, *, input_names=None, padding_mb: float = 0.0) -> bytes:
+    """A hand-built linear ONNX model ``X @ weights``: one block input ``X`` (or one
+    ``[N, 1]`` input per name in ``input_names``), optionally carrying ``padding_mb`` of
+    extra weights that take part in the result (multiplied by zero), to make it big."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = np.asarray(weights, dtype=np.float32).reshape(-1, 1)
+    nodes, inits = [], [numpy_helper.from_array(w, "W")]
+    if input_names:
+        inputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["N", 1])
+                  for n in input_names]
+        nodes.append(helper.make_node("Concat", list(input_names), ["X"], axis=1))
+    else:
+        inputs = [helper.make_tensor_value_info("X", TensorProto.FLOAT, ["N", len(w)])]
+    nodes.append(helper.make_node("MatMul", ["X", "W"], ["Y0"]))
+    last = "Y0"
+    if padding_mb:
+        big = np.random.default_rng(0).random(int(padding_mb * 2**20 / 4), dtype=np.float32)
+        inits += [numpy_helper.from_array(big, "BIG"),
+                  numpy_helper.from_array(np.zeros(1, np.float32), "ZERO")]
+        nodes += [helper.make_node("ReduceSum", ["BIG"], ["S"], keepdims=1),
+                  helper.make_node("Mul", ["S", "ZERO"], ["Z"]),
+                  helper.make_node("Add", ["Y0", "Z"], ["Y1"])]
+        last = "Y1"
+    nodes.append(helper.make_node("Identity", [last], ["variable"]))
+    graph = helper.make_graph(nodes, "linear", inputs,
+                              [helper.make_tensor_value_info("variable", TensorProto.FLOAT,
+                                                             ["N", 1])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model.SerializeToString()
+
+
+def shifted(x):
+    """A function skops cannot trust (it is not a known type)."""
+    return x + 1

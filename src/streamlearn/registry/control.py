@@ -56,7 +56,7 @@ def parse_time(value: Any) -> float | None:
     >>> parse_time("2026-12-31T00:00Z")
     1798675200.0
     """
-    if value is None or isinstance(value, (int, float)) and not isinstance(value, bool):
+    if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
         return None if value is None else float(value)
     if isinstance(value, str):
         try:
@@ -90,10 +90,8 @@ class Registry:
         """The registry as it is now: the control topic read to its end."""
         from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
-        from streamlearn.kafka.admin import partition_count
-
         table = RegistryTable()
-        n = partition_count(self.kafka, self.topic)
+        n = self._partitions().get(self.topic)
         if n is None:
             return table
         consumer = Consumer(self.kafka.consumer_config(
@@ -233,6 +231,15 @@ class Registry:
         self._write([(key, value)])
 
     # -- helpers --------------------------------------------------------------------------
+    def _partitions(self) -> dict[str, int]:
+        """Partition counts of every topic. (Asking for one topic by name can make a broker
+        auto-create it with its default partition count, as Tansu does.)"""
+        from confluent_kafka.admin import AdminClient
+
+        meta = AdminClient(self.kafka.admin_config()).list_topics(timeout=self.timeout)
+        return {t: len(m.partitions) for t, m in meta.topics.items()
+                if m.error is None and m.partitions}
+
     def _existing(self, name: str, version: int) -> ModelVersion:
         v = self.table().get(name, version)
         if v is None or v.deleted:
@@ -251,11 +258,11 @@ class Registry:
                chunks: Sequence[tuple[bytes, bytes | None]] = ()) -> None:
         from confluent_kafka import Producer
 
-        from streamlearn.kafka.admin import ensure_topics, partition_count
+        from streamlearn.kafka.admin import ensure_topics
         from streamlearn.kafka.produce import produce
 
-        missing = {t: 1 for t in (self.topic, self.artifact_topic)
-                   if partition_count(self.kafka, t) is None}
+        have = self._partitions()
+        missing = {t: 1 for t in (self.topic, self.artifact_topic) if t not in have}
         if missing:
             ensure_topics(self.kafka, missing, config_overrides={"cleanup.policy": "compact"})
         producer = Producer(self.kafka.producer_config(**{"linger.ms": 0}))

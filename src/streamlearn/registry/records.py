@@ -188,7 +188,7 @@ Record = ModelVersion | Alias
 
 def _need(obj: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
     value = obj.get(key)
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is int:
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
         raise RecordError(f"{where}: field {key!r} is missing or not "
                           f"{getattr(kind, '__name__', kind)}")
     return value
@@ -246,5 +246,5 @@ def parse_record(key: bytes | None, value: bytes | None) -> Record | None:
     return rec
 
 
-__all__ = ["ARTIFACT_TOPIC", "CONTROL_TOPIC", "FORMATS", "Alias", "ModelVersion", "Record", "RecordError", "Signature",
-           "check_name", "parse_record"]
+__all__ = ["ARTIFACT_TOPIC", "CONTROL_TOPIC", "FORMATS", "Alias", "ModelVersion", "Record",
+           "RecordError", "Signature", "check_name", "parse_record"]

@@ -57,8 +57,8 @@ class OnnxScorer:
                                      "streamlearn feeds tensor(float)")
             self.block = inputs[0].name
         elif sorted(i.name for i in inputs) != sorted(names):
-            shown = [f"{i.name}{list(i.shape)}" for i in inputs]
-            raise ModelLoadError(f"ONNX inputs {shown} do not match the signature's "
+            shown = ", ".join(f"{i.name}{list(i.shape)}" for i in inputs)
+            raise ModelLoadError(f"ONNX inputs ({shown}) do not match the signature's "
                                  f"{len(names)} features {list(names)}")
         self.columns = {name: j for j, name in enumerate(names)}
         self.outputs = tuple(o.name for o in self.session.get_outputs())

@@ -146,6 +146,8 @@ class _PredictStep(Step):
                 and target.sha256 == cur.sha256:
             self.current = target  # same model; its record (expiry) may have changed
             return
+        if target is not None and (target.version, target.sha256) in self._reported:
+            target = None  # refused before: not tried again (a new push is a new version)
         if target is not None:
             try:
                 scorer = self.loader.scorer_for(target)
