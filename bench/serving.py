@@ -32,7 +32,6 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 from _common import machine, produce, quix_python, run_variant  # noqa: E402
-
 from streamlearn.kafka.local_broker import LocalBroker  # noqa: E402
 
 
@@ -58,10 +57,10 @@ def main() -> None:
     args = ap.parse_args()
     log = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
     import numpy as np
+    from tests.serve.houses import FEATURES, houses, onnx_bytes, records, trained
 
     import streamlearn as sl
     from streamlearn.kafka.config import KafkaConfig
-    from tests.serve.houses import FEATURES, houses, onnx_bytes, records, trained
 
     m1, m2 = trained(args.trees, 3), trained(args.trees, 3, seed=1)
     tmp = Path(tempfile.mkdtemp(prefix="sl-serving-"))

@@ -19,7 +19,7 @@ def main() -> None:
     ap.add_argument("--records", type=int, required=True)
     args = ap.parse_args()
     with open(args.model, "rb") as f:
-        model = pickle.load(f)  # noqa: S301 - our own file, written by the orchestrator
+        model = pickle.load(f)
     feats = ["rooms", "area", "age", "distance"]
     app = Application(broker_address=args.bootstrap, consumer_group=args.group,
                       auto_offset_reset="earliest",

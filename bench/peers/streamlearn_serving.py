@@ -6,6 +6,7 @@ to leaving the sink step (a marker after ``to_kafka``): processing only, no fetc
 """
 
 import argparse
+import itertools
 import json
 import threading
 import time
@@ -70,7 +71,7 @@ def main() -> None:
         # the longest pause between two outputs from the push to 2 s after it
         t0 = swap["pushed_at"]
         times = [e for e, _ in ends]
-        around = [b - a for a, b in zip(times, times[1:], strict=False)
+        around = [b - a for a, b in itertools.pairwise(times)
                   if b >= t0 and a <= t0 + 2.0]
         out.update(swap_gap_ms=max(around) * 1000 if around else None,
                    swap_push_s=swap["push_s"], swap_version=swap["version"])
