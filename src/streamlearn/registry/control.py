@@ -108,7 +108,7 @@ class Registry:
                     if err is None:
                         table.apply_raw(m.key(), m.value())
                     elif err.code() == err._PARTITION_EOF:
-                        ended.add(m.partition())
+                        ended.add(int(m.partition() or 0))
                     else:
                         raise KafkaError(f"reading {self.topic!r}: {err.str()}")
         finally:
@@ -254,7 +254,7 @@ class Registry:
             history = cur.history
         return Alias(name, alias, version, tuple(history[-20:]), time.time())
 
-    def _write(self, records: list[tuple[bytes, bytes | None]],
+    def _write(self, records: Sequence[tuple[bytes, bytes | None]],
                chunks: Sequence[tuple[bytes, bytes | None]] = ()) -> None:
         from confluent_kafka import Producer
 

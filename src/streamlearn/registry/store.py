@@ -115,6 +115,7 @@ def artifact_bytes(rec: ModelVersion, cache: ChunkCache | None = None) -> bytes 
     Raises :class:`ArtifactError` when the bytes do not match the recorded digest/size.
     """
     art = rec.artifact
+    data: bytes | None
     if "inline" in art:
         try:
             data = base64.b64decode(art["inline"], validate=True)
