@@ -39,6 +39,7 @@ from streamlearn.ml.learners.base import Learner
 from streamlearn.ml.metrics import ClassificationMetrics, RegressionMetrics
 from streamlearn.ml.online import PredictThenLearn
 from streamlearn.ml.scaler import ScalerOperator, StandardScaler
+from streamlearn.serve.predict import predict
 
 
 def sequential_k_means(features: Sequence[str], *, k: int = 3, buffer_size: int = 1000,
@@ -213,6 +214,7 @@ __all__ = [
     "Tags",
     "online_classifier",
     "online_regressor",
+    "predict",
     "sequential_k_means",
     "standard_scaler",
 ]
