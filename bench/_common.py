@@ -114,37 +114,14 @@ def consumer_settings(bootstrap: str, group: str) -> dict[str, Any]:
 def s4_stream(n_events: int, *, n_features: int = 12, n_classes: int = 2,
               max_delay: int = 200, separation: float = 1.5, seed: int = 11
               ) -> tuple[list[tuple[str, bytes, bytes]], dict[str, Any]]:
-    """Scenario S4 input: Gaussian blobs (class centres drawn with standard deviation
-    ``separation``, unit noise), events ``{event_id, f0..fN}`` and labels ``{event_id, y}``
-    in arrival order, each label a random 0..``max_delay`` records after its event.
+    """Scenario S4 input from the shared generator (``streamlearn.datasets.synth.
+    late_labels``): ``[(kind, key, value)]`` in arrival order (kind "events" or "labels")
+    and facts about the data, among them the Bayes-optimal accuracy."""
+    from streamlearn.datasets.synth.late_labels import LateLabels
 
-    Returns ``[(kind, key, value)]`` (kind "events" or "labels") and facts about the data,
-    among them the accuracy of the nearest-centre rule, which is Bayes-optimal here."""
-    import numpy as np
-    import orjson
-
-    rng = np.random.default_rng(seed)
-    centres = rng.normal(0.0, separation, (n_classes, n_features))
-    y = rng.integers(0, n_classes, n_events)
-    X = np.round(centres[y] + rng.normal(0.0, 1.0, (n_events, n_features)), 4)
-    nearest = ((X[:, None, :] - centres[None]) ** 2).sum(axis=2).argmin(axis=1)
-    feats = [f"f{j}" for j in range(n_features)]
-    ids = [f"e{i}" for i in range(n_events)]
-    events = [("events", k.encode(),
-               orjson.dumps({"event_id": k, **dict(zip(feats, row, strict=True))}))
-              for k, row in zip(ids, X.tolist(), strict=True)]
-    labels = [("labels", k.encode(), orjson.dumps({"event_id": k, "y": v}))
-              for k, v in zip(ids, y.tolist(), strict=True)]
-    # event i arrives at slot i, its label at i + delay + 0.5 (right after event i + delay)
-    delay = rng.integers(0, max_delay + 1, n_events)
-    at = np.concatenate([np.arange(n_events, dtype=np.float64),
-                         np.arange(n_events) + delay + 0.5])
-    both = events + labels
-    ordered = [both[i] for i in np.argsort(at, kind="stable").tolist()]
-    facts = {"features": n_features, "classes": n_classes, "max_label_delay": max_delay,
-             "separation": separation, "seed": seed,
-             "bayes_accuracy": round(float((nearest == y).mean()), 4)}
-    return ordered, facts
+    stream = LateLabels(n_features=n_features, classes=range(n_classes), max_delay=max_delay,
+                        separation=separation, seed=seed, kinds=("events", "labels"))
+    return stream.take(n_events), stream.facts()
 
 
 def produce_interleaved(bootstrap: str, records: list[tuple[str, bytes, bytes]],

@@ -30,7 +30,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from _common import machine, produce, quix_python, run_variant  # noqa: E402
-from streamlearn.data.trades import generate_trades  # noqa: E402
+from streamlearn.datasets.synth.trades import generate_trades  # noqa: E402
 from streamlearn.kafka.local_broker import LocalBroker  # noqa: E402
 
 

@@ -5,7 +5,7 @@ import json
 import time
 
 import streamlearn as sl
-from streamlearn.data.s1 import s1_pipeline
+from streamlearn.demo.trades_clusters import pipeline as s1_pipeline
 from streamlearn.kafka.config import KafkaConfig
 
 

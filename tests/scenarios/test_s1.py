@@ -9,8 +9,9 @@ import polars as pl
 import pytest
 
 import streamlearn as sl
-from streamlearn.data.s1 import s1_operators, s1_pipeline
-from streamlearn.data.trades import TRADE_CENTERS, generate_trades
+from streamlearn.datasets.synth.trades import TRADE_CENTERS, generate_trades
+from streamlearn.demo.trades_clusters import operators as s1_operators
+from streamlearn.demo.trades_clusters import pipeline as s1_pipeline
 from tests.kafka_helpers import consume_all, produce
 
 pytestmark = pytest.mark.broker

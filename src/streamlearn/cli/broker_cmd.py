@@ -27,17 +27,28 @@ def default_state_dir(state_dir: str | Path | None = None) -> Path:
 
 @app.command()
 def start(
-    port: Annotated[int | None, typer.Option(envvar="STREAMLEARN_BROKER_PORT",
-                                             help="Port on 127.0.0.1 (default: a free one).")]
+    port: Annotated[int | None, typer.Option(
+        envvar="STREAMLEARN_BROKER_PORT",
+        help="Port on 127.0.0.1 (default: 9092, or a free one when 9092 is taken).")]
     = None,
     state_dir: StateDir = None,
 ) -> None:
-    """Start the local Kafka-protocol broker on loopback (memory storage)."""
+    """Start the local Kafka-protocol broker on loopback (memory storage), in the background.
+
+    It listens on 127.0.0.1:9092 unless that port is taken (then on a free port): the
+    address is printed, and every command finds the running broker by itself when no
+    --bootstrap is given.
+
+    Example:
+
+        streamlearn broker start && streamlearn produce trades --generator trades
+    """
     from streamlearn.core.errors import BrokerError
-    from streamlearn.kafka.local_broker import start_background
+    from streamlearn.kafka.local_broker import DEFAULT_PORT, free_port, start_background
 
     try:
-        info, started = start_background(default_state_dir(state_dir), port)
+        info, started = start_background(default_state_dir(state_dir),
+                                         port or free_port(prefer=DEFAULT_PORT))
     except BrokerError as exc:
         console.print(f"[red]Could not start the broker:[/] {exc}")
         raise typer.Exit(1) from exc

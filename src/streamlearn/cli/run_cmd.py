@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import enum
 import importlib
 import importlib.util
-import signal
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,44 +18,72 @@ from streamlearn.cli.common import (
     KafkaOption,
     SaslPassword,
     SaslUser,
+    ensure_reachable,
     err_console,
+    graceful_stop,
     kafka_config,
     print_json_line,
 )
+from streamlearn.core.errors import ConfigError
 from streamlearn.core.pipeline import Pipeline
+
+__all__ = ["Delivery", "load_pipeline", "model_summary", "run_command", "summary_line"]
+
+
+class Delivery(str, enum.Enum):
+    """The delivery guarantees ``--delivery`` accepts."""
+
+    at_least_once = "at-least-once"
+    exactly_once = "exactly-once"
 
 
 def load_pipeline(target: str) -> Pipeline:
     """Load ``module:attribute`` or ``path/to/file.py:attribute`` (default ``pipeline``).
 
-    The attribute may be a Pipeline or a function returning one.
+    The attribute may be a Pipeline or a function returning one. A module name is looked
+    up in the current directory first, as ``python -m`` would. Every mistake is a one-line
+    ``ConfigError``.
+
+    Examples
+    --------
+    >>> load_pipeline("pipes.yaml")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    streamlearn.core.errors.ConfigError: YAML pipelines are not supported yet: give a Python pipeline as module:attribute or file.py:attribute (pipes.yaml)
     """
     module_name, _, attr = target.partition(":")
     attr = attr or "pipeline"
+    if module_name.lower().endswith((".yaml", ".yml", ".json", ".toml")):
+        raise ConfigError("YAML pipelines are not supported yet: give a Python pipeline as "
+                          f"module:attribute or file.py:attribute ({module_name})")
     if module_name.endswith(".py") or Path(module_name).is_file():
         path = Path(module_name)
         if not path.is_file():
-            raise typer.BadParameter(f"no such file: {path}", param_hint="TARGET")
+            raise ConfigError(f"no such file: {path}")
         spec = importlib.util.spec_from_file_location(path.stem, path)
-        assert spec is not None and spec.loader is not None
+        if spec is None or spec.loader is None:
+            raise ConfigError(f"cannot load {path} as a Python module")
         module = importlib.util.module_from_spec(spec)
         sys.path.insert(0, str(path.parent.resolve()))
         spec.loader.exec_module(module)
     else:
+        cwd = os.getcwd()
+        if cwd not in sys.path and "" not in sys.path:
+            sys.path.insert(0, cwd)
         try:
             module = importlib.import_module(module_name)
-        except ImportError as exc:
-            raise typer.BadParameter(f"cannot import {module_name!r}: {exc}",
-                                     param_hint="TARGET") from exc
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and module_name.startswith(exc.name):
+                raise ConfigError(f"cannot import {module_name!r}: no such module in "
+                                  f"{cwd} or on the Python path") from exc
+            raise
     obj: Any = getattr(module, attr, None)
     if obj is None:
-        raise typer.BadParameter(f"{module_name!r} has no attribute {attr!r}",
-                                 param_hint="TARGET")
+        raise ConfigError(f"{module_name!r} has no attribute {attr!r}")
     if callable(obj) and not isinstance(obj, Pipeline):
         obj = obj()
     if not isinstance(obj, Pipeline):
-        raise typer.BadParameter(f"{target} is a {type(obj).__name__}, not a pipeline",
-                                 param_hint="TARGET")
+        raise ConfigError(f"{target} is a {type(obj).__name__}, not a pipeline")
     return obj
 
 
@@ -65,9 +94,10 @@ def run_command(
     name: Annotated[str, typer.Option(envvar="STREAMLEARN_NAME", help="Pipeline name: "
                                       "consumer group and prefix of its state and "
                                       "dead-letter topics.")] = "streamlearn",
-    delivery: Annotated[str, typer.Option(
+    delivery: Annotated[Delivery, typer.Option(
         envvar="STREAMLEARN_DELIVERY",
-        help="at-least-once, or exactly-once (Kafka transactions).")] = "at-least-once",
+        help="at-least-once, or exactly-once (Kafka transactions).")]
+    = Delivery.at_least_once,
     max_records: Annotated[int | None, typer.Option(
         help="Stop after this many input records.")] = None,
     idle_timeout: Annotated[float | None, typer.Option(
@@ -81,13 +111,31 @@ def run_command(
     sasl_username: SaslUser = None,
     sasl_password: SaslPassword = None,
 ) -> None:
-    """Run a pipeline on Kafka until stopped (Ctrl-C or SIGTERM commit and exit cleanly)."""
+    """Run a pipeline defined in Python on Kafka until stopped.
+
+    TARGET names the pipeline: `module:attribute` (a module in the current directory or
+    on the Python path) or `path/to/file.py:attribute`; the attribute (default
+    `pipeline`) is a Pipeline or a function returning one. Ctrl-C or SIGTERM commit and
+    exit cleanly; a summary is printed at the end (`--json`: one JSON line).
+
+    Example:
+
+        streamlearn broker start
+
+        streamlearn run my_pipelines.py:pipeline --name s1 --max-records 100000
+    """
     from streamlearn.runtime.options import RunOptions
     from streamlearn.runtime.runner import Runner
 
+    if commit_interval <= 0:
+        raise typer.BadParameter("must be > 0 (seconds)", param_hint="--commit-interval")
+    if max_records is not None and max_records < 1:
+        raise typer.BadParameter("must be >= 1", param_hint="--max-records")
+    if idle_timeout is not None and idle_timeout <= 0:
+        raise typer.BadParameter("must be > 0 (seconds)", param_hint="--idle-timeout")
     pipeline = load_pipeline(target)
     config = kafka_config(bootstrap, kafka_option, sasl_username, sasl_password)
-    options = RunOptions(name=name, delivery=delivery, max_records=max_records,
+    options = RunOptions(name=name, delivery=delivery.value, max_records=max_records,
                          idle_timeout=idle_timeout, commit_interval=commit_interval)
     console = err_console if json_out else Console()
 
@@ -100,16 +148,37 @@ def run_command(
             if line:
                 console.print(f"  {step}: {line}", highlight=False)
 
+    ensure_reachable(config)
     runner = Runner(pipeline, kafka=config, options=options, on_progress=show,
                     progress_interval=5.0)
-    signal.signal(signal.SIGTERM, lambda *_: runner.stop())
-    try:
-        stats = runner.run()
-    except KeyboardInterrupt:
-        runner.stop()
-        stats = runner.stats
+    console.print(f"[bold]{name}[/]: {', '.join(runner.topics)} on {config.bootstrap_servers}"
+                  f"  (group {runner.group}, {options.delivery})", highlight=False)
+
+    def stopping(signame: str) -> None:
+        console.print(f"{signame}: stopping (committing first)...", highlight=False)
+
+    with graceful_stop(runner.stop, stopping):
+        try:
+            stats = runner.run()
+        except KeyboardInterrupt:  # a second Ctrl-C: leave at once
+            stats = runner.stats
     if json_out:
         print_json_line(stats.as_dict())
+    else:
+        console.print(summary_line(stats), highlight=False)
+
+
+def summary_line(stats: Any) -> str:
+    """The line ``run`` prints at the end.
+
+    >>> from streamlearn.runtime.stats import RunStats
+    >>> summary_line(RunStats(records_in=10, records_out=7, records_filtered=2,
+    ...                       dead_lettered=1, elapsed_s=1.5))
+    'done: 10 in, 7 out, 2 filtered, 1 dead-lettered in 1.5 s'
+    """
+    return (f"done: {stats.records_in:,} in, {stats.records_out:,} out, "
+            f"{stats.records_filtered:,} filtered, {stats.dead_lettered:,} dead-lettered "
+            f"in {stats.elapsed_s:,.1f} s")
 
 
 #: the live model figures worth a line of the progress output, in this order

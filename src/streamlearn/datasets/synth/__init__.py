@@ -1,0 +1,20 @@
+"""Synthetic record generators, named for the data they make.
+
+- :mod:`~streamlearn.datasets.synth.trades`: JSON trades whose bid/ask come from three
+  Gaussian clusters (something true for online k-means to find).
+- :mod:`~streamlearn.datasets.synth.late_labels`: events and their labels, each label
+  arriving a random number of records after its event (delayed feedback).
+"""
+
+from __future__ import annotations
+
+from streamlearn.datasets.synth.late_labels import LateLabels
+from streamlearn.datasets.synth.trades import (
+    TRADE_CENTERS,
+    TRADES_SCHEMA,
+    generate_trades,
+    generate_trades_frame,
+)
+
+__all__ = ["TRADES_SCHEMA", "TRADE_CENTERS", "LateLabels", "generate_trades",
+           "generate_trades_frame"]
