@@ -8,6 +8,7 @@ runner, the live view (``cli/live.py``) and the summary.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 import uuid
@@ -118,6 +119,9 @@ def demo(
             result = _run(scenario, config, console, live=not json_out, name=run_id,
                           stopping=stopping, runner_box=runner_box, view_box=view_box)
         finally:
+            # no client may outlive the broker: a live one logs "Connection refused"
+            runner_box.clear()
+            gc.collect()
             if broker is not None:
                 broker.stop()
     if json_out:
@@ -161,5 +165,7 @@ def _run(scenario: Any, config: Any, console: Console, *, live: bool, name: str,
     finally:
         stopping.set()
         feeder.join(timeout=35)
-    return {**scenario.summary(stats), "elapsed_s": round(time.monotonic() - started, 3),
-            "topics": scenario.topics}
+    result = {**scenario.summary(stats), "elapsed_s": round(time.monotonic() - started, 3),
+              "topics": scenario.topics}
+    del runner
+    return result

@@ -144,8 +144,9 @@ def produce(
     config = kafka_config(bootstrap, kafka_option, sasl_username, sasl_password)
     ensure_reachable(config)
     ensure_topics(config, {topic: partitions})
-    producer = Producer(config.producer_config(
-        **{"message.timeout.ms": int(DELIVERY_TIMEOUT_S * 1000)}))
+    timeout_ms = int(config.client_options.get("message.timeout.ms",
+                                               DELIVERY_TIMEOUT_S * 1000))
+    producer = Producer(config.producer_config(**{"message.timeout.ms": timeout_ms}))
     delivered = [0]
     failed: list[str] = []
 
@@ -166,7 +167,7 @@ def produce(
                             on_delivery=report)
             producer.poll(0)
             bar.update(task, completed=delivered[0] + len(failed))
-        left = producer.flush(DELIVERY_TIMEOUT_S + 5)
+        left = producer.flush(timeout_ms / 1000 + 5)
         bar.update(task, completed=delivered[0] + len(failed))
     if delivered[0] != len(values):
         reason = failed[0] if failed else f"{left:,} still waiting for the broker"

@@ -25,9 +25,11 @@ from streamlearn.demo.base import DemoSettings, Record, ViewTable, feed_chunks
 from streamlearn.kafka.config import KafkaConfig
 from streamlearn.runtime.stats import RunStats
 
-__all__ = ["FEATURES", "LateLabels", "pipeline"]
+__all__ = ["FEATURES", "MIN_BOUNDED_S", "LateLabels", "pipeline"]
 
 FEATURES = [f"f{i}" for i in range(8)]
+#: the shortest a bounded run is fed over (seconds), so that labels are learned in time
+MIN_BOUNDED_S = 2.0
 
 
 def pipeline(events: str = "events", labels: str = "labels", out: str = "predictions",
@@ -75,9 +77,10 @@ class LateLabels:
         backlog the reader fetches events and labels in large chunks, topic by topic, so
         many events would be predicted before labels that were produced before them).
 
-        A bounded run is cut into at least 20 chunks, so that most events come after
-        some labels were learned: in one burst every event would be predicted before
-        the first label, and there would be no accuracy to report."""
+        A bounded run lasts at least ``MIN_BOUNDED_S`` seconds, in at least 20 chunks, so
+        that most events come after some labels were learned: fed in one burst, every
+        event would be predicted (in one batch) before the first label was learned, and
+        there would be no accuracy to report."""
         s = self.settings
         stream = LateLabelStream(n_features=len(FEATURES), seed=s.seed)
         where = {"event": self.topics["events"], "label": self.topics["labels"]}
@@ -85,10 +88,11 @@ class LateLabels:
         def chunk(n: int) -> list[Record]:
             return [(where[kind], key, value) for kind, key, value in stream.take(n)]
 
-        size = max(1, int(s.rate / 10))
+        rate = s.rate if s.records is None else min(s.rate, s.records / MIN_BOUNDED_S)
+        size = max(1, int(rate / 10))
         if s.records is not None:
             size = max(1, min(size, s.records // 20))
-        feed_chunks(config, chunk, stop=stop, records=s.records, rate=s.rate,
+        feed_chunks(config, chunk, stop=stop, records=s.records, rate=rate,
                     chunk_size=size, runner=runner, on_progress=self._count)
 
     def _count(self, n: int) -> None:
