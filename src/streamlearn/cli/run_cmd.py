@@ -49,7 +49,7 @@ def load_pipeline(target: str) -> Pipeline:
     >>> load_pipeline("pipes.yaml")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    streamlearn.core.errors.ConfigError: YAML pipelines are not supported yet: give a Python pipeline as module:attribute or file.py:attribute (pipes.yaml)
+    streamlearn.core.errors.ConfigError: YAML pipelines are not supported yet: ...
     """
     module_name, _, attr = target.partition(":")
     attr = attr or "pipeline"
