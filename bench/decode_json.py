@@ -16,8 +16,7 @@ import time
 import polars as pl
 
 import streamlearn as sl
-from streamlearn.data.s1 import TRADES_SCHEMA
-from streamlearn.data.trades import generate_trades
+from streamlearn.datasets.synth.trades import TRADES_SCHEMA, generate_trades
 
 
 def main() -> None:

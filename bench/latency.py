@@ -64,7 +64,7 @@ def prime(bootstrap: str, topic: str, lines: queue.Queue,
     members, so the group state cannot tell)."""
     from confluent_kafka import Producer
 
-    from streamlearn.data.trades import generate_trades
+    from streamlearn.datasets.synth.trades import generate_trades
 
     producer = Producer({"bootstrap.servers": bootstrap, "log.connection.close": False})
     burst = generate_trades(1500, seed=3)

@@ -14,7 +14,7 @@ import time
 
 from confluent_kafka import Producer
 
-from streamlearn.data.trades import generate_trades
+from streamlearn.datasets.synth.trades import generate_trades
 
 
 def main() -> None:

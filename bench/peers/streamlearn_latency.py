@@ -12,7 +12,7 @@ import json
 import signal
 
 import streamlearn as sl
-from streamlearn.data.s1 import TRADES_SCHEMA
+from streamlearn.datasets.synth.trades import TRADES_SCHEMA
 from streamlearn.kafka.config import KafkaConfig
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import signal
-import socket
 import sys
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any
@@ -13,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from streamlearn.core.errors import BrokerError, ConfigError
+from streamlearn.core.errors import BrokerError
 from streamlearn.kafka.config import KafkaConfig
 
 __all__ = [
@@ -96,41 +95,12 @@ def kafka_config(bootstrap: str | None, options: list[str] | None = None,
 
 
 def ensure_reachable(config: KafkaConfig, timeout: float = 5.0) -> None:
-    """Fail with one line (``BrokerError``) when the cluster does not answer.
+    """Fail with one line (``BrokerError``) when the cluster does not answer: the Kafka
+    package's :func:`~streamlearn.kafka.connect.check_reachable`, before any client of a
+    command starts its own retry loop."""
+    from streamlearn.kafka.connect import check_reachable
 
-    Uses ``streamlearn.kafka.connect.check_reachable(config, timeout=...)`` (the Kafka
-    package's check, which speaks the protocol). Until that lands, a plain TCP connect to
-    the bootstrap addresses stands in: it catches the common case (nothing listens) fast,
-    before librdkafka starts its retry loop.
-    """
-    try:
-        from streamlearn.kafka.connect import check_reachable  # type: ignore[import-not-found]
-    except ImportError:
-        check_reachable = None
-    if check_reachable is not None:
-        check_reachable(config, timeout=timeout)
-        return
-    _tcp_check(config.bootstrap_servers, timeout)
-
-
-def _tcp_check(bootstrap: str, timeout: float) -> None:
-    """Stand-in for ``kafka.connect.check_reachable``: any bootstrap address accepting a
-    TCP connection is enough (librdkafka needs only one)."""
-    reasons = []
-    for address in (a.strip() for a in bootstrap.split(",") if a.strip()):
-        host, _, port = address.rpartition(":")
-        host = host.strip("[]") or "localhost"
-        try:
-            with socket.create_connection((host, int(port)), timeout=timeout):
-                return
-        except ValueError:
-            raise ConfigError(f"bad bootstrap address {address!r}: expected host:port") \
-                from None
-        except OSError as exc:
-            reasons.append(exc.strerror or str(exc) or type(exc).__name__)
-    raise BrokerError(f"cannot reach Kafka at {bootstrap}: "
-                      f"{(reasons or ['no address'])[0].lower()} "
-                      "(is the broker running? streamlearn broker start)")
+    check_reachable(config, timeout=timeout)
 
 
 @contextlib.contextmanager
