@@ -6,8 +6,9 @@ bid/ask, keep cluster 0, write it out. ``streamlearn demo`` (the default scenari
 
 Examples
 --------
->>> from streamlearn.datasets.synth.trades import generate_trades_frame
->>> out = operators(buffer_size=200, window_seconds=0.1).apply(generate_trades_frame(1000))
+>>> import polars as pl
+>>> records = pl.DataFrame({"value": generate_trades(1000)})
+>>> out = operators(buffer_size=200, window_seconds=0.1).apply(records)
 >>> set(out["cluster"].to_list())
 {0}
 """
