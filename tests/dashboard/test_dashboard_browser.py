@@ -13,7 +13,8 @@ import pytest
 
 import streamlearn as sl
 from streamlearn.dashboard import Dashboard
-from streamlearn.data.s4 import FEATURES, arrival_order
+from streamlearn.datasets.synth.late_labels import LateLabels
+from streamlearn.demo.late_labels import FEATURES
 from streamlearn.kafka.produce import produce
 
 pytestmark = pytest.mark.broker
@@ -45,12 +46,11 @@ def _feed(kafka, events: str, labels: str, stop: threading.Event) -> None:
 
     producer = Producer(kafka.producer_config())
     where = {"event": events, "label": labels}
-    start = 0
+    stream = LateLabels(n_features=len(FEATURES))
     while not stop.is_set():
-        for kind, key, value in arrival_order(300, start=start, seed=start):
+        for kind, key, value in stream.take(300):
             produce(producer, where[kind], value, key)
         producer.poll(0)
-        start += 300
         time.sleep(0.1)
     producer.flush(10)
 
