@@ -82,7 +82,7 @@ def demo(
                             window=window, buffer_size=buffer_size)
     run_id = uuid.uuid4().hex[:8]
     # with a cluster of the user's own, fresh topic names: never mix with an earlier run
-    scenario = make_scenario(scenario, settings, "" if bootstrap is None else f"-{run_id}")
+    chosen = make_scenario(scenario, settings, "" if bootstrap is None else f"-{run_id}")
     console = err_console if json_out else Console()
     stopping = threading.Event()
     runner_box: list[Any] = []
@@ -116,7 +116,7 @@ def demo(
                 ensure_reachable(config)
             if stopping.is_set():
                 raise typer.Exit(130)
-            result = _run(scenario, config, console, live=not json_out, name=run_id,
+            result = _run(chosen, config, console, live=not json_out, name=run_id,
                           stopping=stopping, runner_box=runner_box, view_box=view_box)
         finally:
             # no client may outlive the broker: a live one logs "Connection refused"

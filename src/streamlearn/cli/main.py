@@ -62,9 +62,10 @@ def _one_line(exc: BaseException) -> str:
 
 
 #: Click's exception classes as this Typer uses them (Typer >= 0.22 vendors Click)
-_USAGE_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
-_CLICK_EXCEPTION = next(c for c in typer.BadParameter.__mro__
-                        if c.__name__ == "ClickException")
+_USAGE_ERROR: type[Exception] = next(c for c in typer.BadParameter.__mro__
+                                     if c.__name__ == "UsageError")
+_CLICK_EXCEPTION: type[Exception] = next(c for c in typer.BadParameter.__mro__
+                                         if c.__name__ == "ClickException")
 
 
 class _Group(TyperGroup):
@@ -78,8 +79,10 @@ class _Group(TyperGroup):
                 raise
             from streamlearn.cli.common import err_console
 
-            where = exc.ctx.command_path if exc.ctx is not None else "streamlearn"
-            err_console.print(f"[red]error:[/] {_one_line_text(exc.format_message())} "
+            sub = getattr(exc, "ctx", None)
+            where = sub.command_path if sub is not None else "streamlearn"
+            message = getattr(exc, "format_message", exc.__str__)()
+            err_console.print(f"[red]error:[/] {_one_line_text(message)} "
                               f"(see {where} --help)", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except (typer.Exit, typer.Abort, _CLICK_EXCEPTION):
