@@ -18,7 +18,9 @@ import typer
 from typer.core import TyperGroup
 
 from streamlearn.cli.broker_cmd import app as broker_app
+from streamlearn.cli.dashboard_cmd import dashboard
 from streamlearn.cli.demo import demo
+from streamlearn.cli.models_cmd import app as models_app
 from streamlearn.cli.produce_cmd import produce
 from streamlearn.cli.run_cmd import run_command
 
@@ -134,6 +136,8 @@ def _root(
 app.command("demo")(demo)
 app.command("run")(run_command)
 app.command("produce")(produce)
+app.command("dashboard")(dashboard)
+app.add_typer(models_app, name="models")
 app.add_typer(broker_app, name="broker", help="Start, stop and inspect the local "
               "development broker (Tansu, on loopback): `streamlearn broker start`.")
 
