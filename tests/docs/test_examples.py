@@ -75,7 +75,9 @@ def _fill_topics(kafka) -> None:
 
     if partition_count(kafka, "trades") is not None:
         return  # filled by an earlier page
-    ensure_topics(kafka, {"trades": 1, "events": 1, "labels": 1, "scores": 1})
+    ensure_topics(kafka, {"trades": 1, "events": 1, "labels": 1, "scores": 1, "houses": 1})
+    produce(kafka, "houses", [b'{"id": %d, "rooms": 3, "area": 80.5, "age": 20, '
+                              b'"distance": 4.2}' % i for i in range(20)])
     produce(kafka, "trades", generate_trades(2_000))
     stream = LateLabels(n_features=2, classes=(0, 1), seed=5).take(100)
     for kind, topic in (("event", "events"), ("label", "labels")):
