@@ -30,39 +30,53 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(),
-            "ram_gb": round(psutil.virtual_memory().total / 2**30, 1),
-            "python": platform.python_version(), "polars": polars.__version__,
-            "confluent_kafka": getattr(confluent_kafka, "__version__", "?"),
-            "librdkafka": confluent_kafka.libversion()[0]}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "ram_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "polars": polars.__version__,
+        "confluent_kafka": getattr(confluent_kafka, "__version__", "?"),
+        "librdkafka": confluent_kafka.libversion()[0],
+    }
 
 
 def quix_python() -> str:
     """A virtual environment with Quix Streams 3.28 (it pins confluent-kafka < 2.13, so it
     never shares streamlearn's environment). Created once, then reused."""
     py = QUIX_VENV / "bin" / "python"
-    if py.exists() and subprocess.run([str(py), "-c", "import quixstreams, river"],
-                                      capture_output=True).returncode == 0:
+    if (
+        py.exists()
+        and subprocess.run(
+            [str(py), "-c", "import quixstreams, river"], capture_output=True
+        ).returncode
+        == 0
+    ):
         return str(py)
     print("creating the Quix Streams environment (once)...", file=sys.stderr)
     venv.create(QUIX_VENV, with_pip=True, clear=True)
-    subprocess.run([str(py), "-m", "pip", "install", "-q", "quixstreams==3.28.1", "river",
-                    "psutil", "orjson"], check=True)
+    subprocess.run(
+        [str(py), "-m", "pip", "install", "-q", "quixstreams==3.28.1", "river", "psutil", "orjson"],
+        check=True,
+    )
     return str(py)
 
 
-def run_variant(cmd: list[str], *, timeout: float = 900.0, env: dict | None = None
-                ) -> dict[str, Any]:
+def run_variant(
+    cmd: list[str], *, timeout: float = 900.0, env: dict | None = None
+) -> dict[str, Any]:
     """Run one variant as a subprocess; its last stdout line is JSON. Adds peak RSS (MB)."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={**os.environ, **(env or {})})
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **(env or {})}
+    )
     ps = psutil.Process(proc.pid)
     peak = 0
     deadline = time.monotonic() + timeout
     while proc.poll() is None:
         try:
-            rss = ps.memory_info().rss + sum(c.memory_info().rss
-                                             for c in ps.children(recursive=True))
+            rss = ps.memory_info().rss + sum(
+                c.memory_info().rss for c in ps.children(recursive=True)
+            )
             peak = max(peak, rss)
         except psutil.Error:
             pass
@@ -78,8 +92,9 @@ def run_variant(cmd: list[str], *, timeout: float = 900.0, env: dict | None = No
     return result
 
 
-def produce(bootstrap: str, topic: str, values: list[bytes], keys: list | None = None,
-            partitions: int = 1) -> None:
+def produce(
+    bootstrap: str, topic: str, values: list[bytes], keys: list | None = None, partitions: int = 1
+) -> None:
     from confluent_kafka import Producer
 
     from streamlearn.kafka.admin import ensure_topics
@@ -104,28 +119,51 @@ def produce(bootstrap: str, topic: str, values: list[bytes], keys: list | None =
 
 def consumer_settings(bootstrap: str, group: str) -> dict[str, Any]:
     """The same librdkafka consumer settings for every variant."""
-    return {"bootstrap.servers": bootstrap, "group.id": group,
-            "auto.offset.reset": "earliest", "enable.auto.commit": False,
-            "fetch.queue.backoff.ms": 10, "fetch.max.bytes": 52_428_800,
-            "max.partition.fetch.bytes": 10_485_760, "queued.min.messages": 200_000,
-            "session.timeout.ms": 6000, "heartbeat.interval.ms": 500}
+    return {
+        "bootstrap.servers": bootstrap,
+        "group.id": group,
+        "auto.offset.reset": "earliest",
+        "enable.auto.commit": False,
+        "fetch.queue.backoff.ms": 10,
+        "fetch.max.bytes": 52_428_800,
+        "max.partition.fetch.bytes": 10_485_760,
+        "queued.min.messages": 200_000,
+        "session.timeout.ms": 6000,
+        "heartbeat.interval.ms": 500,
+    }
 
 
-def s4_stream(n_events: int, *, n_features: int = 12, n_classes: int = 2,
-              max_delay: int = 200, separation: float = 1.5, seed: int = 11
-              ) -> tuple[list[tuple[str, bytes, bytes]], dict[str, Any]]:
+def s4_stream(
+    n_events: int,
+    *,
+    n_features: int = 12,
+    n_classes: int = 2,
+    max_delay: int = 200,
+    separation: float = 1.5,
+    seed: int = 11,
+) -> tuple[list[tuple[str, bytes, bytes]], dict[str, Any]]:
     """Scenario S4 input from the shared generator (``streamlearn.datasets.synth.
     late_labels``): ``[(kind, key, value)]`` in arrival order (kind "events" or "labels")
     and facts about the data, among them the Bayes-optimal accuracy."""
     from streamlearn.datasets.synth.late_labels import LateLabels
 
-    stream = LateLabels(n_features=n_features, classes=range(n_classes), max_delay=max_delay,
-                        separation=separation, seed=seed, kinds=("events", "labels"))
+    stream = LateLabels(
+        n_features=n_features,
+        classes=range(n_classes),
+        max_delay=max_delay,
+        separation=separation,
+        seed=seed,
+        kinds=("events", "labels"),
+    )
     return stream.take(n_events), stream.facts()
 
 
-def produce_interleaved(bootstrap: str, records: list[tuple[str, bytes, bytes]],
-                        topics: dict[str, str], partitions: int = 1) -> None:
+def produce_interleaved(
+    bootstrap: str,
+    records: list[tuple[str, bytes, bytes]],
+    topics: dict[str, str],
+    partitions: int = 1,
+) -> None:
     """Produce ``(kind, key, value)`` records in list order, kind mapped to a topic by
     ``topics``, so both topics fill in the order a live stream would have produced them."""
     from confluent_kafka import Producer
@@ -156,4 +194,3 @@ def create_topics(bootstrap: str, topics: dict[str, int]) -> None:
     from streamlearn.kafka.config import KafkaConfig
 
     ensure_topics(KafkaConfig.for_local_broker(bootstrap), topics)
-

@@ -26,8 +26,10 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
     values = list(generate_trades(args.records, seed=0))
-    frames = [pl.DataFrame({"value": pl.Series(values[i:i + args.batch], dtype=pl.Binary)})
-              for i in range(0, len(values), args.batch)]
+    frames = [
+        pl.DataFrame({"value": pl.Series(values[i : i + args.batch], dtype=pl.Binary)})
+        for i in range(0, len(values), args.batch)
+    ]
     op = sl.decode.json(TRADES_SCHEMA)
     runs = []
     for _ in range(args.repeat):
@@ -35,9 +37,16 @@ def main() -> None:
         rows = sum(op.apply(f).height for f in frames)
         runs.append((time.perf_counter() - t) / args.records * 1e6)
     assert rows == args.records
-    print(json.dumps({"records": args.records, "batch": args.batch,
-                      "us_per_record_best": round(min(runs), 4),
-                      "us_per_record_median": round(statistics.median(runs), 4)}))
+    print(
+        json.dumps(
+            {
+                "records": args.records,
+                "batch": args.batch,
+                "us_per_record_best": round(min(runs), 4),
+                "us_per_record_median": round(statistics.median(runs), 4),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

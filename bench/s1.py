@@ -39,10 +39,18 @@ def main() -> None:
     ap.add_argument("--records", type=int, default=500_000)
     ap.add_argument("--json", action="store_true", help="only the JSON result on stdout")
     ap.add_argument("--skip-quix", action="store_true", help="skip the Quix Streams peer")
-    ap.add_argument("--quix-records", type=int, default=None,
-                    help="records for the (slow) Quix variant; default: all")
-    ap.add_argument("--repeat", type=int, default=3,
-                    help="runs of passthrough and streamlearn, interleaved (median kept)")
+    ap.add_argument(
+        "--quix-records",
+        type=int,
+        default=None,
+        help="records for the (slow) Quix variant; default: all",
+    )
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="runs of passthrough and streamlearn, interleaved (median kept)",
+    )
     ap.add_argument("--quix-repeat", type=int, default=1, help="runs of each Quix variant")
     args = ap.parse_args()
     log = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
@@ -55,9 +63,18 @@ def main() -> None:
 
         def variant(label: str, cmd: list[str], records: int) -> dict:
             tag = uuid.uuid4().hex[:6]
-            res = run_variant(cmd + common + ["--output", f"{label}-out-{tag}",
-                                              "--group", f"{label}-{tag}",
-                                              "--records", str(records)])
+            res = run_variant(
+                cmd
+                + common
+                + [
+                    "--output",
+                    f"{label}-out-{tag}",
+                    "--group",
+                    f"{label}-{tag}",
+                    "--records",
+                    str(records),
+                ]
+            )
             log(f"{label:12s} {res['rps']:>12,.0f} records/s  peak RSS {res['peak_rss_mb']} MB")
             return res
 
@@ -65,20 +82,23 @@ def main() -> None:
         runs: dict[str, list[dict]] = {}
         for _ in range(max(1, args.repeat)):
             runs.setdefault("passthrough", []).append(
-                variant("passthrough", [py, str(HERE / "peers/passthrough.py")], args.records))
+                variant("passthrough", [py, str(HERE / "peers/passthrough.py")], args.records)
+            )
             runs.setdefault("streamlearn", []).append(
-                variant("streamlearn", [py, str(HERE / "peers/streamlearn_s1.py")],
-                        args.records))
+                variant("streamlearn", [py, str(HERE / "peers/streamlearn_s1.py")], args.records)
+            )
         if not args.skip_quix:
             qn = args.quix_records or args.records
             quix = [quix_python(), str(HERE / "peers/quix_s1.py")]
             for _ in range(max(1, args.quix_repeat)):
                 runs.setdefault("quix", []).append(variant("quix", quix, qn))
                 runs.setdefault("quix_default", []).append(
-                    variant("quix_default", [*quix, "--quix-defaults"], qn))
+                    variant("quix_default", [*quix, "--quix-defaults"], qn)
+                )
     # the median run of each variant (the lower middle one for an even count)
-    results.update({k: sorted(v, key=lambda r: r["rps"])[(len(v) - 1) // 2]
-                    for k, v in runs.items()})
+    results.update(
+        {k: sorted(v, key=lambda r: r["rps"])[(len(v) - 1) // 2] for k, v in runs.items()}
+    )
     p, s = results["passthrough"]["rps"], results["streamlearn"]["rps"]
     q = results["quix"]["rps"] if "quix" in results else None
     qd = results["quix_default"]["rps"] if "quix_default" in results else None
@@ -91,9 +111,11 @@ def main() -> None:
         "ratio_vs_passthrough": round(s / p, 3),
         "ratio_vs_quix": round(s / q, 1) if q else None,
         "ratio_vs_quix_default": round(s / qd, 1) if qd else None,
-        "peak_rss_mb": {k: results[k]["peak_rss_mb"] for k in ("passthrough", "streamlearn",
-                                                               "quix", "quix_default")
-                        if k in results},
+        "peak_rss_mb": {
+            k: results[k]["peak_rss_mb"]
+            for k in ("passthrough", "streamlearn", "quix", "quix_default")
+            if k in results
+        },
         "runs_rps": {k: [round(r["rps"]) for r in v] for k, v in runs.items()},
         "machine": results["machine"],
     }

@@ -53,42 +53,64 @@ def main() -> None:
     ap.add_argument("--json", action="store_true", help="only the JSON result on stdout")
     ap.add_argument("--skip-quix", action="store_true", help="skip the Quix Streams peer")
     ap.add_argument("--skip-passthrough", action="store_true", help="skip the raw baseline")
-    ap.add_argument("--repeat", type=int, default=1,
-                    help="run every variant this many times (interleaved) over the same topics; "
-                         "the summary takes each variant's median run and lists all")
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run every variant this many times (interleaved) over the same topics; "
+        "the summary takes each variant's median run and lists all",
+    )
     args = ap.parse_args()
     log = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
     runs: dict[str, list[dict]] = {}
-    records, data = s4_stream(args.events, n_features=args.features, n_classes=args.classes,
-                              seed=args.seed)
+    records, data = s4_stream(
+        args.events, n_features=args.features, n_classes=args.classes, seed=args.seed
+    )
     with LocalBroker() as broker:
         tag = uuid.uuid4().hex[:6]
         topics = {"events": f"s4-events-{tag}", "labels": f"s4-labels-{tag}"}
-        log(f"producing {args.events:,} events and their labels to {topics['events']}, "
-            f"{topics['labels']} ({args.partitions} partition(s)) on {broker.bootstrap}")
+        log(
+            f"producing {args.events:,} events and their labels to {topics['events']}, "
+            f"{topics['labels']} ({args.partitions} partition(s)) on {broker.bootstrap}"
+        )
         produce_interleaved(broker.bootstrap, records, topics, args.partitions)
         del records
-        common = ["--bootstrap", broker.bootstrap, "--input", topics["events"],
-                  "--labels", topics["labels"], "--events", str(args.events),
-                  "--features", str(args.features)]
+        common = [
+            "--bootstrap",
+            broker.bootstrap,
+            "--input",
+            topics["events"],
+            "--labels",
+            topics["labels"],
+            "--events",
+            str(args.events),
+            "--features",
+            str(args.features),
+        ]
 
         def variant(label: str, cmd: list[str]) -> dict:
             t = uuid.uuid4().hex[:6]
-            res = run_variant(cmd + common + ["--output", f"{label}-out-{t}",
-                                              "--group", f"{label}-{t}"])
+            res = run_variant(
+                cmd + common + ["--output", f"{label}-out-{t}", "--group", f"{label}-{t}"]
+            )
             acc = f"  accuracy {res['accuracy']:.4f}" if res.get("accuracy") is not None else ""
-            log(f"{label:12s} {res['eps']:>12,.0f} events/s  peak RSS {res['peak_rss_mb']} MB"
-                f"{acc}")
+            log(f"{label:12s} {res['eps']:>12,.0f} events/s  peak RSS {res['peak_rss_mb']} MB{acc}")
             return res
 
         py = sys.executable
-        cmds = {"passthrough": [py, str(HERE / "peers/passthrough_s4.py")],
-                "streamlearn": [py, str(HERE / "peers/streamlearn_s4.py")]}
+        cmds = {
+            "passthrough": [py, str(HERE / "peers/passthrough_s4.py")],
+            "streamlearn": [py, str(HERE / "peers/streamlearn_s4.py")],
+        }
         if args.skip_passthrough:
             del cmds["passthrough"]
         if not args.skip_quix:
-            cmds["quix"] = [quix_python(), str(HERE / "peers/quix_s4.py"),
-                            "--classes", str(args.classes)]
+            cmds["quix"] = [
+                quix_python(),
+                str(HERE / "peers/quix_s4.py"),
+                "--classes",
+                str(args.classes),
+            ]
         for _ in range(args.repeat):
             for label, cmd in cmds.items():
                 runs.setdefault(label, []).append(variant(label, cmd))
@@ -107,10 +129,12 @@ def main() -> None:
         "learned": s["learned"],
         "peak_rss_mb": {k: v["peak_rss_mb"] for k, v in results.items()},
         # how far a consumer read one topic ahead of the other (peak rows waiting)
-        "max_pending_events": {k: v["max_pending_events"] for k, v in results.items()
-                               if "max_pending_events" in v},
-        "max_waiting_labels": {k: v["max_waiting_labels"] for k, v in results.items()
-                               if "max_waiting_labels" in v},
+        "max_pending_events": {
+            k: v["max_pending_events"] for k, v in results.items() if "max_pending_events" in v
+        },
+        "max_waiting_labels": {
+            k: v["max_waiting_labels"] for k, v in results.items() if "max_waiting_labels" in v
+        },
         "runs_eps": {k: [round(r["eps"]) for r in v] for k, v in runs.items()},
         "data": {**data, "partitions": args.partitions},
         "machine": machine(),

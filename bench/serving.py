@@ -41,8 +41,9 @@ def quix_sklearn_python() -> str:
 
     py = quix_python()
     if subprocess.run([py, "-c", "import sklearn"], capture_output=True).returncode != 0:
-        subprocess.run([py, "-m", "pip", "install", "-q", f"scikit-learn=={sklearn.__version__}"],
-                       check=True)
+        subprocess.run(
+            [py, "-m", "pip", "install", "-q", f"scikit-learn=={sklearn.__version__}"], check=True
+        )
     return py
 
 
@@ -75,8 +76,13 @@ def main() -> None:
         topic, control, arts = f"houses-{tag}", f"models-{tag}", f"arts-{tag}"
         kafka = KafkaConfig.for_local_broker(broker.bootstrap)
         reg = sl.registry.Registry(kafka, topic=control, artifact_topic=arts)
-        reg.push(str(tmp / "v1.onnx"), name="house-price", alias="champion",
-                 signature=FEATURES, profile=stream.select(FEATURES).head(10_000))
+        reg.push(
+            str(tmp / "v1.onnx"),
+            name="house-price",
+            alias="champion",
+            signature=FEATURES,
+            profile=stream.select(FEATURES).head(10_000),
+        )
         log(f"producing {args.records:,} houses to {topic} on {broker.bootstrap}")
         produce(broker.bootstrap, topic, values, keys, args.partitions)
         del values
@@ -84,50 +90,83 @@ def main() -> None:
 
         def variant(label: str, cmd: list[str], n: int) -> dict:
             t = uuid.uuid4().hex[:6]
-            res = run_variant(cmd + common + ["--records", str(n), "--output",
-                                              f"{label}-out-{t}", "--group", f"{label}-{t}"])
+            res = run_variant(
+                cmd
+                + common
+                + ["--records", str(n), "--output", f"{label}-out-{t}", "--group", f"{label}-{t}"]
+            )
             log(f"{label:18s} {res['rps']:>12,.0f} records/s  peak RSS {res['peak_rss_mb']} MB")
             return res
 
         py = sys.executable
-        res = {"passthrough": variant("passthrough", [py, str(HERE / "peers/passthrough.py")],
-                                      args.records),
-               "streamlearn": variant("streamlearn", [
-                   py, str(HERE / "peers/streamlearn_serving.py"), "--control", control,
-                   "--artifacts", arts, "--swap-model", str(tmp / "v2.onnx")], args.records),
-               "onnx_per_record": variant("onnx_per_record", [
-                   py, str(HERE / "peers/onnx_per_record.py"), "--model",
-                   str(tmp / "v1.onnx")], min(args.peer_records, args.records))}
+        res = {
+            "passthrough": variant(
+                "passthrough", [py, str(HERE / "peers/passthrough.py")], args.records
+            ),
+            "streamlearn": variant(
+                "streamlearn",
+                [
+                    py,
+                    str(HERE / "peers/streamlearn_serving.py"),
+                    "--control",
+                    control,
+                    "--artifacts",
+                    arts,
+                    "--swap-model",
+                    str(tmp / "v2.onnx"),
+                ],
+                args.records,
+            ),
+            "onnx_per_record": variant(
+                "onnx_per_record",
+                [py, str(HERE / "peers/onnx_per_record.py"), "--model", str(tmp / "v1.onnx")],
+                min(args.peer_records, args.records),
+            ),
+        }
         if not args.skip_quix:
-            res["quix"] = variant("quix", [quix_sklearn_python(),
-                                           str(HERE / "peers/quix_serving.py"), "--model",
-                                           str(tmp / "v1.pkl")],
-                                  min(args.peer_records, args.records))
+            res["quix"] = variant(
+                "quix",
+                [
+                    quix_sklearn_python(),
+                    str(HERE / "peers/quix_serving.py"),
+                    "--model",
+                    str(tmp / "v1.pkl"),
+                ],
+                min(args.peer_records, args.records),
+            )
     s, p, q, o = res["streamlearn"], res["passthrough"], res.get("quix"), res["onnx_per_record"]
-    print(json.dumps({
-        "records": args.records,
-        "peer_records": min(args.peer_records, args.records),
-        "passthrough_rps": round(p["rps"]),
-        "streamlearn_rps": round(s["rps"]),
-        "quix_rps": round(q["rps"]) if q else None,
-        "onnx_per_record_rps": round(o["rps"]),
-        "ratio_vs_passthrough": round(s["rps"] / p["rps"], 3),
-        "ratio_vs_quix": round(s["rps"] / q["rps"], 1) if q else None,
-        "ratio_vs_onnx_per_record": round(s["rps"] / o["rps"], 1),
-        "p50_batch_latency_ms": round(s["p50_batch_latency_ms"], 2),
-        "p99_batch_latency_ms": round(s["p99_batch_latency_ms"], 2),
-        "p99_gap_between_batches_ms": round(s["p99_gap_between_batches_ms"], 2),
-        "swap_gap_ms": round(s["swap_gap_ms"], 2) if s.get("swap_gap_ms") else None,
-        "swap_push_s": round(s.get("swap_push_s", 0), 3),
-        "scored_by_version": s["versions"],
-        "max_batch_rows": s["max_batch_rows"],
-        "model": {"trees": args.trees, "depth": 3, "onnx_bytes": (tmp / "v1.onnx").stat().st_size,
-                  "features": len(FEATURES)},
-        "peak_rss_mb": {k: v["peak_rss_mb"] for k, v in res.items()},
-        "partitions": args.partitions,
-        "machine": machine(),
-        "numpy": np.__version__,
-    }))
+    print(
+        json.dumps(
+            {
+                "records": args.records,
+                "peer_records": min(args.peer_records, args.records),
+                "passthrough_rps": round(p["rps"]),
+                "streamlearn_rps": round(s["rps"]),
+                "quix_rps": round(q["rps"]) if q else None,
+                "onnx_per_record_rps": round(o["rps"]),
+                "ratio_vs_passthrough": round(s["rps"] / p["rps"], 3),
+                "ratio_vs_quix": round(s["rps"] / q["rps"], 1) if q else None,
+                "ratio_vs_onnx_per_record": round(s["rps"] / o["rps"], 1),
+                "p50_batch_latency_ms": round(s["p50_batch_latency_ms"], 2),
+                "p99_batch_latency_ms": round(s["p99_batch_latency_ms"], 2),
+                "p99_gap_between_batches_ms": round(s["p99_gap_between_batches_ms"], 2),
+                "swap_gap_ms": round(s["swap_gap_ms"], 2) if s.get("swap_gap_ms") else None,
+                "swap_push_s": round(s.get("swap_push_s", 0), 3),
+                "scored_by_version": s["versions"],
+                "max_batch_rows": s["max_batch_rows"],
+                "model": {
+                    "trees": args.trees,
+                    "depth": 3,
+                    "onnx_bytes": (tmp / "v1.onnx").stat().st_size,
+                    "features": len(FEATURES),
+                },
+                "peak_rss_mb": {k: v["peak_rss_mb"] for k, v in res.items()},
+                "partitions": args.partitions,
+                "machine": machine(),
+                "numpy": np.__version__,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -48,15 +48,23 @@ INSERT = "INSERT INTO {} (sl_id, a, n, s, ts) VALUES (%s, %s, %s, %s, %s)"
 
 def frame(n: int) -> pl.DataFrame:
     start = datetime(2024, 1, 1)
-    return pl.DataFrame({"a": [i / 7 for i in range(n)], "n": list(range(n)),
-                         "s": [f"sensor {i % 100}" for i in range(n)],
-                         "ts": pl.datetime_range(start, start + timedelta(milliseconds=n - 1),
-                                                 "1ms", eager=True)})
+    return pl.DataFrame(
+        {
+            "a": [i / 7 for i in range(n)],
+            "n": list(range(n)),
+            "s": [f"sensor {i % 100}" for i in range(n)],
+            "ts": pl.datetime_range(
+                start, start + timedelta(milliseconds=n - 1), "1ms", eager=True
+            ),
+        }
+    )
 
 
 def batches(df: pl.DataFrame, size: int) -> list[sl.Batch]:
-    return [sl.Batch.from_frame(df.slice(i, size), topic="bench", first_offset=i)
-            for i in range(0, df.height, size)]
+    return [
+        sl.Batch.from_frame(df.slice(i, size), topic="bench", first_offset=i)
+        for i in range(0, df.height, size)
+    ]
 
 
 def with_ids(b: sl.Batch) -> pl.DataFrame:
@@ -121,16 +129,21 @@ def bench_postgres(df: pl.DataFrame, args: argparse.Namespace) -> dict[str, floa
         table = fresh_table(conn, "sl_bench_copy_binary")
         with psycopg.connect(DSN) as c, c.cursor() as cur:
             for b in bs:
-                with cur.copy(f"COPY {table} (sl_id, a, n, s, ts) FROM STDIN "
-                              f"(FORMAT BINARY)") as cp:
+                with cur.copy(
+                    f"COPY {table} (sl_id, a, n, s, ts) FROM STDIN (FORMAT BINARY)"
+                ) as cp:
                     cp.set_types(["text", "float8", "int8", "text", "timestamp"])
                     for row in with_ids(b).iter_rows():
                         cp.write_row(row)
                 c.commit()
         return df.height
 
-    for name, fn in (("streamlearn", streamlearn), ("per_record", per_record),
-                     ("executemany", executemany), ("copy_binary", copy_binary)):
+    for name, fn in (
+        ("streamlearn", streamlearn),
+        ("per_record", per_record),
+        ("executemany", executemany),
+        ("copy_binary", copy_binary),
+    ):
         out[name] = timed(fn)
         count = conn.execute(f"SELECT count(*) FROM sl_bench_{name}").fetchone()[0]
         expect = df.height if name != "per_record" else min(df.height, args.per_record_rows)
@@ -144,8 +157,9 @@ def bench_postgres(df: pl.DataFrame, args: argparse.Namespace) -> dict[str, floa
 def bench_influx(df: pl.DataFrame, args: argparse.Namespace) -> dict[str, float]:
     from tests.write.servers import Influxd
 
-    points = df.select(site=pl.col("s"), prediction=pl.col("n") % 4,
-                       Temperature=pl.col("a"), at=pl.col("ts"))
+    points = df.select(
+        site=pl.col("s"), prediction=pl.col("n") % 4, Temperature=pl.col("a"), at=pl.col("ts")
+    )
     bs = batches(points, args.batch)
     server = Influxd().start()
     out: dict[str, float] = {}
@@ -154,8 +168,9 @@ def bench_influx(df: pl.DataFrame, args: argparse.Namespace) -> dict[str, float]
             server.query(f"CREATE DATABASE {db}")
 
         def streamlearn() -> int:
-            sink = sl.write.to_influxdb("reading", url=server.url, database="sl",
-                                        tags=["site"], time="at").open(sl.Context())
+            sink = sl.write.to_influxdb(
+                "reading", url=server.url, database="sl", tags=["site"], time="at"
+            ).open(sl.Context())
             for i, b in enumerate(bs, 1):
                 sink.write(b)
                 if i % args.flush_every == 0:
@@ -168,12 +183,16 @@ def bench_influx(df: pl.DataFrame, args: argparse.Namespace) -> dict[str, float]
 
             client = InfluxDBClient("127.0.0.1", server.port, database="client")
             for i in range(0, len(bs), args.flush_every):
-                dicts = [{"measurement": "reading", "tags": {"site": r["site"]},
-                          "fields": {"prediction": r["prediction"],
-                                     "Temperature": r["Temperature"]},
-                          "time": int(r["at"].timestamp() * 1000)}
-                         for b in bs[i:i + args.flush_every]
-                         for r in b.data.iter_rows(named=True)]
+                dicts = [
+                    {
+                        "measurement": "reading",
+                        "tags": {"site": r["site"]},
+                        "fields": {"prediction": r["prediction"], "Temperature": r["Temperature"]},
+                        "time": int(r["at"].timestamp() * 1000),
+                    }
+                    for b in bs[i : i + args.flush_every]
+                    for r in b.data.iter_rows(named=True)
+                ]
                 client.write_points(dicts, time_precision="ms", batch_size=10_000)
             client.close()
             return points.height
@@ -184,8 +203,7 @@ def bench_influx(df: pl.DataFrame, args: argparse.Namespace) -> dict[str, float]
 
             peers.append(("influx_client", influx_client))
         except ImportError:
-            print("influxdb client not installed (pip install influxdb): no peer",
-                  file=sys.stderr)
+            print("influxdb client not installed (pip install influxdb): no peer", file=sys.stderr)
         for name, fn in peers:
             out[name] = timed(fn)
             print(f"influxdb {name:<13} {out[name]:>12,.0f} points/s", file=sys.stderr)
@@ -204,16 +222,23 @@ def main() -> None:
     ap.add_argument("--records", type=int, default=500_000)
     ap.add_argument("--batch", type=int, default=10_000, help="rows per Batch")
     ap.add_argument("--flush-every", type=int, default=5, help="batches per flush")
-    ap.add_argument("--per-record-rows", type=int, default=20_000,
-                    help="rows the per-record INSERT loop runs on (it is slow)")
+    ap.add_argument(
+        "--per-record-rows",
+        type=int,
+        default=20_000,
+        help="rows the per-record INSERT loop runs on (it is slow)",
+    )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     df = frame(args.records)
     pg = bench_postgres(df, args)
     influx = bench_influx(df, args)
     result = {
-        "records": args.records, "batch": args.batch, "flush_every": args.flush_every,
-        "postgres_rps": round(pg["streamlearn"]), "per_record_rps": round(pg["per_record"]),
+        "records": args.records,
+        "batch": args.batch,
+        "flush_every": args.flush_every,
+        "postgres_rps": round(pg["streamlearn"]),
+        "per_record_rps": round(pg["per_record"]),
         "per_record_rows": min(args.records, args.per_record_rows),
         "executemany_rps": round(pg["executemany"]),
         "copy_binary_rps": round(pg["copy_binary"]),
@@ -221,12 +246,10 @@ def main() -> None:
         "ratio_vs_executemany": round(pg["streamlearn"] / pg["executemany"], 2),
         "ratio_vs_copy_binary": round(pg["streamlearn"] / pg["copy_binary"], 2),
         "influx_pps": round(influx["streamlearn"]),
-        "influx_client_pps": round(influx["influx_client"]) if "influx_client" in influx
-        else None,
+        "influx_client_pps": round(influx["influx_client"]) if "influx_client" in influx else None,
     }
     if result["influx_client_pps"]:
-        result["influx_ratio_vs_client"] = round(influx["streamlearn"]
-                                                 / influx["influx_client"], 2)
+        result["influx_ratio_vs_client"] = round(influx["streamlearn"] / influx["influx_client"], 2)
     if args.json:
         print(json.dumps(result))
     else:

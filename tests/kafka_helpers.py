@@ -12,19 +12,34 @@ from streamlearn.kafka.config import KafkaConfig
 from streamlearn.kafka.produce import produce as produce_one
 
 
-def produce(config: KafkaConfig, topic: str, values: Sequence[bytes | None],
-            keys: Sequence[bytes | None] | None = None) -> None:
+def produce(
+    config: KafkaConfig,
+    topic: str,
+    values: Sequence[bytes | None],
+    keys: Sequence[bytes | None] | None = None,
+) -> None:
     failed: list[str] = []
     producer = Producer(config.producer_config())
     for i, v in enumerate(values):
-        produce_one(producer, topic, v, keys[i] if keys is not None else None,
-                on_delivery=lambda e, m: failed.append(str(e)) if e else None)
+        produce_one(
+            producer,
+            topic,
+            v,
+            keys[i] if keys is not None else None,
+            on_delivery=lambda e, m: failed.append(str(e)) if e else None,
+        )
     assert producer.flush(30) == 0
     assert not failed, failed[:3]
 
 
-def consume_all(config: KafkaConfig, topic: str, *, expected: int | None = None,
-                timeout: float = 30.0, idle: float = 3.0) -> list:
+def consume_all(
+    config: KafkaConfig,
+    topic: str,
+    *,
+    expected: int | None = None,
+    timeout: float = 30.0,
+    idle: float = 3.0,
+) -> list:
     """Read a topic from the start until ``expected`` records or ``idle`` seconds of quiet."""
     consumer = Consumer(config.consumer_config(f"test-reader-{uuid.uuid4().hex[:8]}"))
     consumer.subscribe([topic])

@@ -27,9 +27,9 @@ def test_building_and_applying_a_pipeline_loads_no_kafka_client():
         "     | sl.write.to_kafka('out'))\n"
         "sl.read.from_kafka('in') | p\n"
         "p.apply(pl.DataFrame({'value': [b'{\"x\": 1}', b'{\"x\": 2}', b'{\"x\": 3}']}))\n"
-        "print(sorted(m for m in ('confluent_kafka', 'duckdb') if m in sys.modules))\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+        "print(sorted(m for m in ('confluent_kafka', 'duckdb') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
 

@@ -29,8 +29,12 @@ def main() -> None:
     ap.add_argument("--bootstrap", required=True)
     ap.add_argument("--topic", required=True)
     ap.add_argument("--group", required=True)
-    ap.add_argument("--from-s", type=float, default=None,
-                    help="default: read '<from> <until>' from stdin after printing ready")
+    ap.add_argument(
+        "--from-s",
+        type=float,
+        default=None,
+        help="default: read '<from> <until>' from stdin after printing ready",
+    )
     ap.add_argument("--until-s", type=float, default=None)
     ap.add_argument("--grace-s", type=float, default=10.0)
     ap.add_argument("--fetch-wait-ms", type=int, default=10)
@@ -59,8 +63,9 @@ def main() -> None:
     while not done and time.time() < deadline:
         # consume(n, timeout) waits until n records or the timeout: what is queued at
         # once, else block for the first record only (as streamlearn's BatchReader does)
-        msgs = (consumer.consume(num_messages=10_000, timeout=0)
-                or consumer.consume(num_messages=1, timeout=0.05))
+        msgs = consumer.consume(num_messages=10_000, timeout=0) or consumer.consume(
+            num_messages=1, timeout=0.05
+        )
         now = time.time_ns()
         if not msgs:
             continue
@@ -80,14 +85,16 @@ def main() -> None:
     if len(lat):
         q = (hi - lo) / 4
         first, last = lat[s < lo + q], lat[s >= hi - q]
-        out.update({
-            "p50_ms": round(float(np.percentile(lat, 50)), 1),
-            "p90_ms": round(float(np.percentile(lat, 90)), 1),
-            "p99_ms": round(float(np.percentile(lat, 99)), 1),
-            "max_ms": round(float(lat.max()), 1),
-            "first_quarter_p50_ms": round(float(np.median(first)), 1) if len(first) else None,
-            "last_quarter_p50_ms": round(float(np.median(last)), 1) if len(last) else None,
-        })
+        out.update(
+            {
+                "p50_ms": round(float(np.percentile(lat, 50)), 1),
+                "p90_ms": round(float(np.percentile(lat, 90)), 1),
+                "p99_ms": round(float(np.percentile(lat, 99)), 1),
+                "max_ms": round(float(lat.max()), 1),
+                "first_quarter_p50_ms": round(float(np.median(first)), 1) if len(first) else None,
+                "last_quarter_p50_ms": round(float(np.median(last)), 1) if len(last) else None,
+            }
+        )
     print(json.dumps(out), flush=True)
 
 

@@ -23,15 +23,24 @@ def main() -> None:
     ap.add_argument("--topic", required=True)
     ap.add_argument("--rate", type=float, required=True)
     ap.add_argument("--seconds", type=float, required=True)
-    ap.add_argument("--start-at", type=float, default=None,
-                    help="epoch seconds; default: print ready, then read it from stdin")
+    ap.add_argument(
+        "--start-at",
+        type=float,
+        default=None,
+        help="epoch seconds; default: print ready, then read it from stdin",
+    )
     ap.add_argument("--linger-ms", type=float, default=5.0)
     args = ap.parse_args()
     total = int(args.rate * args.seconds)
     pool = generate_trades(min(total, 200_000), seed=7)
-    producer = Producer({"bootstrap.servers": args.bootstrap, "linger.ms": args.linger_ms,
-                         "queue.buffering.max.messages": 1_000_000,
-                         "log.connection.close": False})
+    producer = Producer(
+        {
+            "bootstrap.servers": args.bootstrap,
+            "linger.ms": args.linger_ms,
+            "queue.buffering.max.messages": 1_000_000,
+            "log.connection.close": False,
+        }
+    )
     producer.list_topics(args.topic, timeout=10)  # connected before the clock starts
     sent, behind_max, n_pool = 0, 0.0, len(pool)
     if args.start_at is None:  # set up (imports, data, connection): the clock starts now
@@ -61,9 +70,17 @@ def main() -> None:
             time.sleep(min(pause, 0.001))
     elapsed = time.time() - t0
     left = producer.flush(30)
-    print(json.dumps({"sent": sent, "undelivered": left, "elapsed_s": round(elapsed, 3),
-                      "achieved_rate": round(sent / elapsed), "max_behind_ms":
-                      round(behind_max * 1000, 1)}))
+    print(
+        json.dumps(
+            {
+                "sent": sent,
+                "undelivered": left,
+                "elapsed_s": round(elapsed, 3),
+                "achieved_rate": round(sent / elapsed),
+                "max_behind_ms": round(behind_max * 1000, 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -31,8 +31,13 @@ def main() -> None:
     name = sess.get_inputs()[0].name
     feats = ["rooms", "area", "age", "distance"]
     consumer = Consumer(consumer_settings(args.bootstrap, args.group))
-    producer = Producer({"bootstrap.servers": args.bootstrap, "linger.ms": 5,
-                         "queue.buffering.max.messages": 1_000_000})
+    producer = Producer(
+        {
+            "bootstrap.servers": args.bootstrap,
+            "linger.ms": 5,
+            "queue.buffering.max.messages": 1_000_000,
+        }
+    )
     consumer.subscribe([args.input])
     seen, start = 0, None
     while seen < args.records:

@@ -22,9 +22,15 @@ def main() -> None:
     ap.add_argument("--records", type=int, required=True)
     args = ap.parse_args()
     consumer = Consumer(consumer_settings(args.bootstrap, args.group))
-    producer = Producer({"bootstrap.servers": args.bootstrap, "linger.ms": 5,
-                         "batch.num.messages": 100_000, "queue.buffering.max.messages": 1_000_000,
-                         "queue.buffering.max.kbytes": 1_048_576})
+    producer = Producer(
+        {
+            "bootstrap.servers": args.bootstrap,
+            "linger.ms": 5,
+            "batch.num.messages": 100_000,
+            "queue.buffering.max.messages": 1_000_000,
+            "queue.buffering.max.kbytes": 1_048_576,
+        }
+    )
     consumer.subscribe([args.input])
     seen = out = 0
     start = None
@@ -48,8 +54,7 @@ def main() -> None:
     producer.flush(60)
     elapsed = time.perf_counter() - start
     consumer.close()
-    print(json.dumps({"records": seen, "out": out, "elapsed_s": elapsed,
-                      "rps": seen / elapsed}))
+    print(json.dumps({"records": seen, "out": out, "elapsed_s": elapsed, "rps": seen / elapsed}))
 
 
 if __name__ == "__main__":

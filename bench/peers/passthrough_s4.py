@@ -24,9 +24,15 @@ def main() -> None:
     ap.add_argument("--features", type=int, default=0)  # unused; same CLI as the others
     args = ap.parse_args()
     consumer = Consumer(consumer_settings(args.bootstrap, args.group))
-    producer = Producer({"bootstrap.servers": args.bootstrap, "linger.ms": 5,
-                         "batch.num.messages": 100_000, "queue.buffering.max.messages": 1_000_000,
-                         "queue.buffering.max.kbytes": 1_048_576})
+    producer = Producer(
+        {
+            "bootstrap.servers": args.bootstrap,
+            "linger.ms": 5,
+            "batch.num.messages": 100_000,
+            "queue.buffering.max.messages": 1_000_000,
+            "queue.buffering.max.kbytes": 1_048_576,
+        }
+    )
     consumer.subscribe([args.input, args.labels])
     total = 2 * args.events
     seen = events = labels = 0
@@ -54,8 +60,18 @@ def main() -> None:
     producer.flush(60)
     elapsed = time.perf_counter() - start
     consumer.close()
-    print(json.dumps({"events": events, "labels": labels, "records": seen, "out": events,
-                      "elapsed_s": elapsed, "eps": events / elapsed}))
+    print(
+        json.dumps(
+            {
+                "events": events,
+                "labels": labels,
+                "records": seen,
+                "out": events,
+                "elapsed_s": elapsed,
+                "eps": events / elapsed,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -39,8 +39,7 @@ class SequentialKMeans:
 
     def _fit(self) -> None:
         pts = sorted(self.buffer)
-        self.centres = [list(pts[(2 * i + 1) * len(pts) // (2 * self.k)])
-                        for i in range(self.k)]
+        self.centres = [list(pts[(2 * i + 1) * len(pts) // (2 * self.k)]) for i in range(self.k)]
         for _ in range(10):
             sums = [[0.0, 0.0, 0] for _ in range(self.k)]
             for x, y in pts:
@@ -48,8 +47,10 @@ class SequentialKMeans:
                 s[0] += x
                 s[1] += y
                 s[2] += 1
-            self.centres = [[s[0] / s[2], s[1] / s[2]] if s[2] else c
-                            for s, c in zip(sums, self.centres, strict=True)]
+            self.centres = [
+                [s[0] / s[2], s[1] / s[2]] if s[2] else c
+                for s, c in zip(sums, self.centres, strict=True)
+            ]
         self.counts = [0] * self.k
         for x, y in pts:
             self.counts[self._nearest(x, y)] += 1
@@ -75,15 +76,22 @@ def main() -> None:
     ap.add_argument("--fetch-wait-ms", type=int, default=None)
     ap.add_argument("--linger-ms", type=float, default=None)
     args = ap.parse_args()
-    extra = {k: v for k, v in consumer_settings(args.bootstrap, args.group).items()
-             if k not in ("bootstrap.servers", "group.id", "auto.offset.reset",
-                          "enable.auto.commit")}
+    extra = {
+        k: v
+        for k, v in consumer_settings(args.bootstrap, args.group).items()
+        if k not in ("bootstrap.servers", "group.id", "auto.offset.reset", "enable.auto.commit")
+    }
     if args.fetch_wait_ms is not None:
         extra["fetch.wait.max.ms"] = args.fetch_wait_ms
     producer_extra = {} if args.linger_ms is None else {"linger.ms": args.linger_ms}
-    app = Application(broker_address=args.bootstrap, consumer_group=args.group,
-                      auto_offset_reset="earliest", use_changelog_topics=False,
-                      consumer_extra_config=extra, producer_extra_config=producer_extra)
+    app = Application(
+        broker_address=args.bootstrap,
+        consumer_group=args.group,
+        auto_offset_reset="earliest",
+        use_changelog_topics=False,
+        consumer_extra_config=extra,
+        producer_extra_config=producer_extra,
+    )
     source = app.topic(args.input, value_deserializer="json")
     sink = app.topic(args.output, value_serializer="json")
     model = SequentialKMeans()

@@ -36,18 +36,28 @@ def main() -> None:
         ap.add_argument(a, required=True)
     ap.add_argument("--records", type=int, required=True)
     ap.add_argument("--buffer-size", type=int, default=1000)
-    ap.add_argument("--quix-defaults", action="store_true",
-                    help="Quix Streams' own client settings instead of the tuned ones")
+    ap.add_argument(
+        "--quix-defaults",
+        action="store_true",
+        help="Quix Streams' own client settings instead of the tuned ones",
+    )
     args = ap.parse_args()
     if args.quix_defaults:
         tuning: dict = {}
     else:
-        extra = {k: v for k, v in consumer_settings(args.bootstrap, args.group).items()
-                 if k not in ("bootstrap.servers", "group.id", "auto.offset.reset",
-                              "enable.auto.commit")}
+        extra = {
+            k: v
+            for k, v in consumer_settings(args.bootstrap, args.group).items()
+            if k not in ("bootstrap.servers", "group.id", "auto.offset.reset", "enable.auto.commit")
+        }
         tuning = {"consumer_extra_config": extra, "producer_extra_config": {"linger.ms": 5}}
-    app = Application(broker_address=args.bootstrap, consumer_group=args.group,
-                      auto_offset_reset="earliest", use_changelog_topics=False, **tuning)
+    app = Application(
+        broker_address=args.bootstrap,
+        consumer_group=args.group,
+        auto_offset_reset="earliest",
+        use_changelog_topics=False,
+        **tuning,
+    )
     source = app.topic(args.input, value_deserializer="json")
     sink = app.topic(args.output, value_serializer="json")
     state = {"n": 0, "out": 0, "start": None, "model": None}
@@ -66,8 +76,12 @@ def main() -> None:
             if len(buffer) == args.buffer_size:
                 values = [v for point in buffer for v in point.values()]
                 model = state["model"] = cluster.KMeans(
-                    n_clusters=3, halflife=0.5, mu=statistics.fmean(values),
-                    sigma=statistics.pstdev(values), seed=0)
+                    n_clusters=3,
+                    halflife=0.5,
+                    mu=statistics.fmean(values),
+                    sigma=statistics.pstdev(values),
+                    seed=0,
+                )
                 for point in buffer:
                     model.learn_one(point)
         else:
@@ -90,8 +104,16 @@ def main() -> None:
     sdf.to_topic(sink)
     app.run()
     elapsed = time.perf_counter() - state["start"]
-    print(json.dumps({"records": state["n"], "out": state["out"], "elapsed_s": elapsed,
-                      "rps": state["n"] / elapsed}))
+    print(
+        json.dumps(
+            {
+                "records": state["n"],
+                "out": state["out"],
+                "elapsed_s": elapsed,
+                "rps": state["n"] / elapsed,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

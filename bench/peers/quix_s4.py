@@ -32,23 +32,42 @@ def main() -> None:
     ap.add_argument("--features", type=int, required=True)
     ap.add_argument("--classes", type=int, default=2)
     args = ap.parse_args()
-    extra = {k: v for k, v in consumer_settings(args.bootstrap, args.group).items()
-             if k not in ("bootstrap.servers", "group.id", "auto.offset.reset",
-                          "enable.auto.commit")}
-    app = Application(broker_address=args.bootstrap, consumer_group=args.group,
-                      auto_offset_reset="earliest", consumer_extra_config=extra,
-                      producer_extra_config={"linger.ms": 5}, use_changelog_topics=False)
+    extra = {
+        k: v
+        for k, v in consumer_settings(args.bootstrap, args.group).items()
+        if k not in ("bootstrap.servers", "group.id", "auto.offset.reset", "enable.auto.commit")
+    }
+    app = Application(
+        broker_address=args.bootstrap,
+        consumer_group=args.group,
+        auto_offset_reset="earliest",
+        consumer_extra_config=extra,
+        producer_extra_config={"linger.ms": 5},
+        use_changelog_topics=False,
+    )
     events_topic = app.topic(args.input, value_deserializer="json")
     labels_topic = app.topic(args.labels, value_deserializer="json")
     sink = app.topic(args.output, value_serializer="json")
     binary = args.classes == 2
-    model = (linear_model.PAClassifier(C=0.1, mode=1) if binary
-             else multiclass.OneVsRestClassifier(linear_model.PAClassifier(C=0.1, mode=1)))
+    model = (
+        linear_model.PAClassifier(C=0.1, mode=1)
+        if binary
+        else multiclass.OneVsRestClassifier(linear_model.PAClassifier(C=0.1, mode=1))
+    )
     feats = [f"f{j}" for j in range(args.features)]
-    pending: dict[str, tuple[dict, object]] = {}   # event_id -> (x, prediction)
-    early: dict[str, object] = {}                  # event_id -> label that came first
-    s = {"seen": 0, "events": 0, "labels": 0, "learned": 0, "correct": 0, "scored": 0,
-         "start": None, "max_pending": 0, "max_early": 0}
+    pending: dict[str, tuple[dict, object]] = {}  # event_id -> (x, prediction)
+    early: dict[str, object] = {}  # event_id -> label that came first
+    s = {
+        "seen": 0,
+        "events": 0,
+        "labels": 0,
+        "learned": 0,
+        "correct": 0,
+        "scored": 0,
+        "start": None,
+        "max_pending": 0,
+        "max_early": 0,
+    }
     total = 2 * args.events
 
     def tick() -> None:
@@ -77,8 +96,11 @@ def main() -> None:
                 s["max_pending"] = len(pending)
         else:
             learn(eid, x, pred, y)
-        return {"event_id": eid, "prediction": int(pred) if pred is not None else None,
-                "model_updates": s["learned"]}
+        return {
+            "event_id": eid,
+            "prediction": int(pred) if pred is not None else None,
+            "model_updates": s["learned"],
+        }
 
     def on_label(row: dict) -> None:
         tick()
@@ -97,12 +119,23 @@ def main() -> None:
     app.dataframe(labels_topic).update(on_label)
     app.run()
     elapsed = time.perf_counter() - s["start"]
-    print(json.dumps({"events": s["events"], "labels": s["labels"], "learned": s["learned"],
-                      "records": s["seen"], "elapsed_s": elapsed, "eps": s["events"] / elapsed,
-                      "accuracy": s["correct"] / max(1, s["scored"]),
-                      "pending_events": len(pending), "waiting_labels": len(early),
-                      "max_pending_events": s["max_pending"],
-                      "max_waiting_labels": s["max_early"]}))
+    print(
+        json.dumps(
+            {
+                "events": s["events"],
+                "labels": s["labels"],
+                "learned": s["learned"],
+                "records": s["seen"],
+                "elapsed_s": elapsed,
+                "eps": s["events"] / elapsed,
+                "accuracy": s["correct"] / max(1, s["scored"]),
+                "pending_events": len(pending),
+                "waiting_labels": len(early),
+                "max_pending_events": s["max_pending"],
+                "max_waiting_labels": s["max_early"],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -21,12 +21,18 @@ def main() -> None:
     with open(args.model, "rb") as f:
         model = pickle.load(f)
     feats = ["rooms", "area", "age", "distance"]
-    app = Application(broker_address=args.bootstrap, consumer_group=args.group,
-                      auto_offset_reset="earliest",
-                      consumer_extra_config={"fetch.queue.backoff.ms": 10,
-                                             "session.timeout.ms": 6000,
-                                             "heartbeat.interval.ms": 500},
-                      producer_extra_config={"linger.ms": 5}, use_changelog_topics=False)
+    app = Application(
+        broker_address=args.bootstrap,
+        consumer_group=args.group,
+        auto_offset_reset="earliest",
+        consumer_extra_config={
+            "fetch.queue.backoff.ms": 10,
+            "session.timeout.ms": 6000,
+            "heartbeat.interval.ms": 500,
+        },
+        producer_extra_config={"linger.ms": 5},
+        use_changelog_topics=False,
+    )
     src = app.topic(args.input, value_deserializer="json")
     sink = app.topic(args.output, value_serializer="json")
     s = {"seen": 0, "start": None}

@@ -31,26 +31,48 @@ def main() -> None:
         ap.add_argument(a, required=True)
     ap.add_argument("--client-option", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--max-wait-ms", type=float, default=None)
-    ap.add_argument("--trace", action="store_true",
-                    help="time the stages in-process (arrival, processing, commits)")
+    ap.add_argument(
+        "--trace",
+        action="store_true",
+        help="time the stages in-process (arrival, processing, commits)",
+    )
     args = ap.parse_args()
     trace = _trace() if args.trace else None
     options = dict(o.split("=", 1) for o in args.client_option)
-    kafka = KafkaConfig(bootstrap_servers=args.bootstrap, local=True,
-                        client_options={k: _value(v) for k, v in options.items()})
-    read = (sl.read.from_kafka(args.input) if args.max_wait_ms is None
-            else sl.read.from_kafka(args.input, max_wait_ms=args.max_wait_ms))
-    pipeline = (read | sl.decode.json(TRADES_SCHEMA)
-                | sl.ml.sequential_k_means(["bid", "ask"], k=3, buffer_size=1000, seed=0,
-                                           name="kmeans")
-                | sl.sql("select * from $1 where cluster = 0")
-                | sl.write.to_kafka(args.output))
+    kafka = KafkaConfig(
+        bootstrap_servers=args.bootstrap,
+        local=True,
+        client_options={k: _value(v) for k, v in options.items()},
+    )
+    read = (
+        sl.read.from_kafka(args.input)
+        if args.max_wait_ms is None
+        else sl.read.from_kafka(args.input, max_wait_ms=args.max_wait_ms)
+    )
+    pipeline = (
+        read
+        | sl.decode.json(TRADES_SCHEMA)
+        | sl.ml.sequential_k_means(["bid", "ask"], k=3, buffer_size=1000, seed=0, name="kmeans")
+        | sl.sql("select * from $1 where cluster = 0")
+        | sl.write.to_kafka(args.output)
+    )
     runner = sl.Runner(pipeline, kafka=kafka, options=sl.RunOptions(name=args.group))
     signal.signal(signal.SIGTERM, lambda *_: runner.stop(drain=True))
     stats = runner.run().as_dict()
-    out = {k: stats.get(k) for k in (
-        "records_in", "records_out", "batches", "max_batch_rows", "last_batch_ms",
-        "e2e_p50_ms", "e2e_p99_ms", "batch_p50_ms", "batch_p99_ms")}
+    out = {
+        k: stats.get(k)
+        for k in (
+            "records_in",
+            "records_out",
+            "batches",
+            "max_batch_rows",
+            "last_batch_ms",
+            "e2e_p50_ms",
+            "e2e_p99_ms",
+            "batch_p50_ms",
+            "batch_p99_ms",
+        )
+    }
     if trace is not None:
         out["trace"] = {k: _pcts(v) for k, v in trace.items()}
     print(json.dumps(out))
@@ -59,12 +81,16 @@ def main() -> None:
 def _pcts(values: list[float]) -> dict:
     import numpy as np
 
-    a = np.asarray(values[len(values) // 5:])  # the steady state: drop the first fifth
+    a = np.asarray(values[len(values) // 5 :])  # the steady state: drop the first fifth
     if not len(a):
         return {}
-    return {"n": len(a), "p50": round(float(np.percentile(a, 50)), 2),
-            "p99": round(float(np.percentile(a, 99)), 2), "mean": round(float(a.mean()), 2),
-            "sum": round(float(a.sum()), 1)}
+    return {
+        "n": len(a),
+        "p50": round(float(np.percentile(a, 50)), 2),
+        "p99": round(float(np.percentile(a, 99)), 2),
+        "mean": round(float(a.mean()), 2),
+        "sum": round(float(a.sum()), 1),
+    }
 
 
 def _trace() -> dict[str, list[float]]:
@@ -76,8 +102,12 @@ def _trace() -> dict[str, list[float]]:
     from streamlearn.runtime.runner import Runner
     from streamlearn.runtime.tasks import Tasks
 
-    got: dict[str, list[float]] = {"read_age_ms": [], "process_ms": [], "commit_ms": [],
-                                   "batch_rows": []}
+    got: dict[str, list[float]] = {
+        "read_age_ms": [],
+        "process_ms": [],
+        "commit_ms": [],
+        "batch_rows": [],
+    }
     read, process, commit = BatchReader.read, Tasks.process, Runner._commit
 
     def t_read(self, limit=None):

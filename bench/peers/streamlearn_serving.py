@@ -37,13 +37,23 @@ def main() -> None:
         return df
 
     feats = ["rooms", "area", "age", "distance"]
-    p = (sl.read.from_kafka(args.input) | sl.map(enter)
-         | sl.decode.json({"id": "int", **dict.fromkeys(feats, "float")})
-         | sl.ml.predict("house-price", features=feats, output="price", topic=args.control,
-                         artifact_topic=args.artifacts)
-         | sl.write.to_kafka(args.output) | sl.map(leave))
-    runner = sl.Runner(p, kafka=kafka,
-                       options=sl.RunOptions(name=args.group, max_records=args.records))
+    p = (
+        sl.read.from_kafka(args.input)
+        | sl.map(enter)
+        | sl.decode.json({"id": "int", **dict.fromkeys(feats, "float")})
+        | sl.ml.predict(
+            "house-price",
+            features=feats,
+            output="price",
+            topic=args.control,
+            artifact_topic=args.artifacts,
+        )
+        | sl.write.to_kafka(args.output)
+        | sl.map(leave)
+    )
+    runner = sl.Runner(
+        p, kafka=kafka, options=sl.RunOptions(name=args.group, max_records=args.records)
+    )
     swap = {}
 
     def pusher() -> None:
@@ -60,21 +70,28 @@ def main() -> None:
     elapsed = time.monotonic() - (stats.first_record_at or stats.started_at)
     lat = np.array([e - s for s, (e, _) in zip(starts, ends, strict=False)]) * 1000
     gaps = np.diff([e for e, _ in ends]) * 1000
-    out = {"records": stats.records_in, "out": stats.records_out, "elapsed_s": elapsed,
-           "rps": stats.records_in / elapsed, "batches": len(ends),
-           "p50_batch_latency_ms": float(np.percentile(lat, 50)),
-           "p99_batch_latency_ms": float(np.percentile(lat, 99)),
-           "p99_gap_between_batches_ms": float(np.percentile(gaps, 99)) if len(gaps) else None,
-           "max_batch_rows": stats.max_batch_rows,
-           "versions": {k: v for k, v in stats.metrics.items() if ".scored." in k}}
+    out = {
+        "records": stats.records_in,
+        "out": stats.records_out,
+        "elapsed_s": elapsed,
+        "rps": stats.records_in / elapsed,
+        "batches": len(ends),
+        "p50_batch_latency_ms": float(np.percentile(lat, 50)),
+        "p99_batch_latency_ms": float(np.percentile(lat, 99)),
+        "p99_gap_between_batches_ms": float(np.percentile(gaps, 99)) if len(gaps) else None,
+        "max_batch_rows": stats.max_batch_rows,
+        "versions": {k: v for k, v in stats.metrics.items() if ".scored." in k},
+    }
     if swap:
         # the longest pause between two outputs from the push to 2 s after it
         t0 = swap["pushed_at"]
         times = [e for e, _ in ends]
-        around = [b - a for a, b in itertools.pairwise(times)
-                  if b >= t0 and a <= t0 + 2.0]
-        out.update(swap_gap_ms=max(around) * 1000 if around else None,
-                   swap_push_s=swap["push_s"], swap_version=swap["version"])
+        around = [b - a for a, b in itertools.pairwise(times) if b >= t0 and a <= t0 + 2.0]
+        out.update(
+            swap_gap_ms=max(around) * 1000 if around else None,
+            swap_push_s=swap["push_s"],
+            swap_version=swap["version"],
+        )
     print(json.dumps(out))
 
 

@@ -2,5 +2,8 @@
 
 import streamlearn as sl
 
-pipeline = sl.read.from_kafka("cli-test-input") | sl.decode.json({"x": "float"}) \
+pipeline = (
+    sl.read.from_kafka("cli-test-input")
+    | sl.decode.json({"x": "float"})
     | sl.write.to_kafka("cli-test-output")
+)

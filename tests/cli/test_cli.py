@@ -14,8 +14,9 @@ from streamlearn.cli.main import app
 runner = CliRunner()
 
 
-@pytest.mark.parametrize("args", [[], ["demo"], ["run"], ["produce"], ["broker"],
-                                  ["broker", "start"]])
+@pytest.mark.parametrize(
+    "args", [[], ["demo"], ["run"], ["produce"], ["broker"], ["broker", "start"]]
+)
 def test_help_everywhere(args):
     result = runner.invoke(app, [*args, "--help"])
     assert result.exit_code == 0, result.output
@@ -54,22 +55,40 @@ def test_broker_start_status_stop(tmp_path):
 
 @pytest.mark.broker
 def test_demo_runs_to_completion_and_balances_its_counts():
-    done = subprocess.run([sys.executable, "-m", "streamlearn.cli.main", "demo", "--records",
-                           "20000", "--json"], capture_output=True, timeout=180)
+    done = subprocess.run(
+        [sys.executable, "-m", "streamlearn.cli.main", "demo", "--records", "20000", "--json"],
+        capture_output=True,
+        timeout=180,
+    )
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     result = json.loads(done.stdout.decode().strip().splitlines()[-1])
     assert result["records_in"] == 20000
     assert result["dead_lettered"] > 0
-    assert result["records_in"] == (result["records_out"] + result["records_filtered"]
-                                    + result["dead_lettered"])
+    assert result["records_in"] == (
+        result["records_out"] + result["records_filtered"] + result["dead_lettered"]
+    )
     assert len(result["centroids"]) == 3 and result["elapsed_s"] > 0
 
 
 @pytest.mark.broker
 def test_demo_s4_learns_from_late_labels():
-    done = subprocess.run([sys.executable, "-m", "streamlearn.cli.main", "demo", "--scenario",
-                           "late-labels", "--records", "20000", "--rate", "5000", "--json"],
-                          capture_output=True, timeout=180)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "streamlearn.cli.main",
+            "demo",
+            "--scenario",
+            "late-labels",
+            "--records",
+            "20000",
+            "--rate",
+            "5000",
+            "--json",
+        ],
+        capture_output=True,
+        timeout=180,
+    )
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     result = json.loads(done.stdout.decode().strip().splitlines()[-1])
     assert result["records_in"] == 40_000 and result["predictions_out"] == 20_000

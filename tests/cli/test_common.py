@@ -19,8 +19,9 @@ def background_broker(tmp_path_factory):
 
 def test_every_option_reaches_the_config_without_a_bootstrap(background_broker):
     state, info = background_broker
-    cfg = kafka_config(None, ["linger.ms=7", "security.protocol=SASL_PLAINTEXT"], "me", "pw",
-                       state_dir=str(state))
+    cfg = kafka_config(
+        None, ["linger.ms=7", "security.protocol=SASL_PLAINTEXT"], "me", "pw", state_dir=str(state)
+    )
     assert cfg.bootstrap_servers == info.bootstrap and cfg.local
     assert cfg.client_options == {"linger.ms": "7"}
     assert (cfg.sasl_username, cfg.sasl_password) == ("me", "pw")

@@ -20,16 +20,22 @@ pytestmark = pytest.mark.broker
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
 def test_every_signal_stops_the_demo_and_its_broker(sig):
-    proc = subprocess.Popen([sys.executable, "-m", "streamlearn.cli.main", "demo"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={**os.environ, "PYTHONPATH": SRC, "COLUMNS": "120"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlearn.cli.main", "demo"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": SRC, "COLUMNS": "120"},
+    )
     try:
         deadline = time.monotonic() + 60
         brokers: list[int] = []
         while not brokers and time.monotonic() < deadline:
             time.sleep(0.5)
-            brokers = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)
-                       if "tansu" in " ".join(c.cmdline())]
+            brokers = [
+                c.pid
+                for c in psutil.Process(proc.pid).children(recursive=True)
+                if "tansu" in " ".join(c.cmdline())
+            ]
         time.sleep(4)  # running, with the live view up
         proc.send_signal(sig)
         out, err = proc.communicate(timeout=30)
@@ -38,8 +44,11 @@ def test_every_signal_stops_the_demo_and_its_broker(sig):
             proc.kill()
     assert brokers, "the demo started no broker"
     time.sleep(0.5)
-    assert not [b for b in brokers if psutil.pid_exists(b)
-                and psutil.Process(b).status() != psutil.STATUS_ZOMBIE]
+    assert not [
+        b
+        for b in brokers
+        if psutil.pid_exists(b) and psutil.Process(b).status() != psutil.STATUS_ZOMBIE
+    ]
     text = out.decode()
     assert proc.returncode == 0, err.decode()[-2000:]
     assert text.count("╭") == 1, text  # the final panel, once

@@ -28,14 +28,38 @@ def test_models_push_list_show_promote_rollback_expire_delete(kafka, topic_facto
         return res.exit_code, res.output
 
     features = ",".join(FEATURES)
-    assert run("push", str(path), "--name", "house-price", "--alias", "champion",
-               "--features", features)[0] == 0
-    code, out = run("push", str(path), "--name", "house-price", "--alias", "challenger",
-                    "-f", features, "--meta", "run=7", "--json")
+    assert (
+        run(
+            "push",
+            str(path),
+            "--name",
+            "house-price",
+            "--alias",
+            "champion",
+            "--features",
+            features,
+        )[0]
+        == 0
+    )
+    code, out = run(
+        "push",
+        str(path),
+        "--name",
+        "house-price",
+        "--alias",
+        "challenger",
+        "-f",
+        features,
+        "--meta",
+        "run=7",
+        "--json",
+    )
     assert code == 0 and json.loads(out.splitlines()[-1])["version"] == 2
     code, out = run("list", "--json")
-    assert [(v["version"], v["aliases"]) for v in json.loads(out)] == [(1, ["champion"]),
-                                                                      (2, ["challenger"])]
+    assert [(v["version"], v["aliases"]) for v in json.loads(out)] == [
+        (1, ["champion"]),
+        (2, ["challenger"]),
+    ]
     assert run("promote", "house-price", "2")[1].strip() == "house-price@champion -> v2"
     assert run("rollback", "house-price")[1].strip() == "house-price@champion -> v1"
     assert run("expire", "house-price", "2", "--at", "2026-12-31T00:00Z")[0] == 0

@@ -13,8 +13,18 @@ pytestmark = pytest.mark.broker
 
 def test_produce_reports_the_exact_count_and_keys_records(kafka, topic_factory):
     topic = topic_factory()
-    done = cli("produce", topic, "--generator", "late-labels-events", "--records", "25",
-               "--key", "event_id", "-b", kafka.bootstrap_servers)
+    done = cli(
+        "produce",
+        topic,
+        "--generator",
+        "late-labels-events",
+        "--records",
+        "25",
+        "--key",
+        "event_id",
+        "-b",
+        kafka.bootstrap_servers,
+    )
     assert done.returncode == 0, done.stderr
     assert lines(done.stdout)[-1] == f"produced 25 records to {topic}"
     got = consume_all(kafka, topic, expected=25)
@@ -24,8 +34,20 @@ def test_produce_reports_the_exact_count_and_keys_records(kafka, topic_factory):
 def test_records_not_delivered_fail_the_command_with_the_count(kafka, topic_factory):
     topic = topic_factory()
     # one millisecond to be delivered: most records time out in the local queue
-    done = cli("produce", topic, "--generator", "trades", "--records", "200000",
-               "-X", "linger.ms=0", "-X", "message.timeout.ms=1", "-b", kafka.bootstrap_servers)
+    done = cli(
+        "produce",
+        topic,
+        "--generator",
+        "trades",
+        "--records",
+        "200000",
+        "-X",
+        "linger.ms=0",
+        "-X",
+        "message.timeout.ms=1",
+        "-b",
+        kafka.bootstrap_servers,
+    )
     assert done.returncode == 1, (done.stdout, done.stderr)
     last = lines(done.stderr)[-1]
     assert last.startswith("error: delivered ") and "of 200,000 records" in last, last
@@ -49,7 +71,12 @@ def test_one_bad_cell_dead_letters_one_row_not_the_column(kafka, topic_factory, 
     done = cli("produce", topic, "--file", str(f), "-b", kafka.bootstrap_servers)
     assert done.returncode == 0, done.stderr
     assert "line 9: column 'bid': 'high' is not a float" in done.stderr
-    stats = sl.run(sl.read.from_kafka(topic) | sl.decode.json({"bid": "float", "ask": "float"})
-                   | sl.write.to_kafka(f"{topic}-out"), kafka=kafka, name=f"csv-{topic}",
-                   max_records=20)
+    stats = sl.run(
+        sl.read.from_kafka(topic)
+        | sl.decode.json({"bid": "float", "ask": "float"})
+        | sl.write.to_kafka(f"{topic}-out"),
+        kafka=kafka,
+        name=f"csv-{topic}",
+        max_records=20,
+    )
     assert stats.dead_lettered == 1 and stats.records_out == 19

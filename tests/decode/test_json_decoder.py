@@ -10,8 +10,9 @@ GOOD = b'{"time":"2026-01-01T00:00:00.000100","sym":"A","bid":1.5,"ask":2.5}'
 
 def decode(values, schema=SCHEMA):
     ctx = sl.Context()
-    out = sl.decode.json(schema).apply(pl.DataFrame({"value": pl.Series(values, dtype=pl.Binary)}),
-                                       ctx=ctx)
+    out = sl.decode.json(schema).apply(
+        pl.DataFrame({"value": pl.Series(values, dtype=pl.Binary)}), ctx=ctx
+    )
     reasons = [r for d in ctx.dead_letters for r in d.reasons]
     bad_offsets = sorted(int(o) for d in ctx.dead_letters for o in d.batch.offsets())
     return out, reasons, bad_offsets
@@ -28,14 +29,14 @@ def test_good_records_are_typed():
 def test_every_kind_of_bad_record_is_dead_lettered_with_a_reason():
     bad = [
         b'{"time":"2026-01-01T00:00:00","sym":"A","bid":1.5',  # truncated
-        b"\xff\xfe\x00garbage",                                # binary
+        b"\xff\xfe\x00garbage",  # binary
         b'{"time":"2026-01-01T00:00:00","sym":"A","bid":"x","ask":1}',  # string for float
         b'{"time":"2026-01-01T00:00:00","sym":"A","bid":NaN,"ask":1}',  # not JSON
         b'{"time":"2026-01-01T00:00:00","sym":"A","bid":Infinity,"ask":1}',
-        b"",                                                   # empty
-        b'{"time":"2026-01-01T00:00:00","sym":"A","ask":1}',   # missing field
-        b'{"time":"yesterday","sym":"A","bid":1,"ask":1}',     # bad timestamp
-        b"[1, 2]",                                             # not an object
+        b"",  # empty
+        b'{"time":"2026-01-01T00:00:00","sym":"A","ask":1}',  # missing field
+        b'{"time":"yesterday","sym":"A","bid":1,"ask":1}',  # bad timestamp
+        b"[1, 2]",  # not an object
     ]
     values = []
     for b in bad:
@@ -79,8 +80,12 @@ def test_raw_line_feed_inside_a_string_is_dead_lettered():
 
 
 def test_raw_carriage_return_inside_a_string_is_dead_lettered_next_to_pretty_json():
-    values = [b'{"sym": "AA\rPL", "bid": 1.0}', b'{"sym": "A",\r\n "bid": 2.0}',
-              b'{"sym": "B\tC", "bid": 3.0}', b'{"sym":\n"D", "bid": 4.0}']
+    values = [
+        b'{"sym": "AA\rPL", "bid": 1.0}',
+        b'{"sym": "A",\r\n "bid": 2.0}',
+        b'{"sym": "B\tC", "bid": 3.0}',
+        b'{"sym":\n"D", "bid": 4.0}',
+    ]
     out, reasons, offsets = decode(values, BS)
     assert out["sym"].to_list() == ["A", "D"] and out["bid"].to_list() == [2.0, 4.0]
     assert offsets == [0, 2]
@@ -94,6 +99,7 @@ def test_two_objects_in_one_message_stay_rejected():
 
 # issue 8 item 5: duplicate keys, last value wins (Python, JavaScript, Go) ----------------
 
+
 def test_duplicate_key_takes_the_last_value():
     out, reasons, _ = decode([b'{"sym":"A","bid":1.0,"bid":2.0}', b'{"sym":"B","bid":3.0}'], BS)
     assert reasons == [] and out["bid"].to_list() == [2.0, 3.0]
@@ -105,8 +111,9 @@ def test_duplicate_key_whose_first_value_has_the_wrong_type():
 
 
 def test_duplicate_key_whose_last_value_has_the_wrong_type_is_dead_lettered():
-    out, reasons, offsets = decode([b'{"sym":"A","bid":1.0}', b'{"sym":"A","bid":1.0,"bid":"x"}'],
-                                   BS)
+    out, reasons, offsets = decode(
+        [b'{"sym":"A","bid":1.0}', b'{"sym":"A","bid":1.0,"bid":"x"}'], BS
+    )
     assert out["bid"].to_list() == [1.0] and offsets == [1] and reasons
 
 
@@ -116,8 +123,13 @@ def test_duplicate_key_spelled_with_escapes():
 
 
 def test_field_name_as_a_value_is_not_a_duplicate_and_order_is_kept():
-    values = [b'{"sym":"bid","bid":1.0}', b'{"sym":"A","bid":1.0,"bid":5.0}',
-              b'{"sym":"C","bid":7.0}', b"{", b'{"sym":"D","bid":null,"bid":8.0}']
+    values = [
+        b'{"sym":"bid","bid":1.0}',
+        b'{"sym":"A","bid":1.0,"bid":5.0}',
+        b'{"sym":"C","bid":7.0}',
+        b"{",
+        b'{"sym":"D","bid":null,"bid":8.0}',
+    ]
     out, _, offsets = decode(values, BS)
     assert out["sym"].to_list() == ["bid", "A", "C", "D"]
     assert out["bid"].to_list() == [1.0, 5.0, 7.0, 8.0] and offsets == [3]

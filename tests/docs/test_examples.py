@@ -22,8 +22,10 @@ _BLOCK = re.compile(r"(?:<!--\s*needs-([a-z]+)\s*-->\s*\n)?```python\n(.*?)```",
 #: what a marked block needs, and how it is given: see _service()
 SERVICES = ("broker", "postgres", "influxdb")
 #: a path in the repository as the docs write it: `src/...`, `tests/...`, `docs/...`
-_PATH = re.compile(r"(?<![\w/.-])((?:src|tests|docs|bench)/[\w./-]+\.(?:py|md|toml)|"
-                   r"[A-Z][A-Z_]+\.md)")
+_PATH = re.compile(
+    r"(?<![\w/.-])((?:src|tests|docs|bench)/[\w./-]+\.(?:py|md|toml)|"
+    r"[A-Z][A-Z_]+\.md)"
+)
 
 
 def _blocks(page: Path) -> list[tuple[str | None, str]]:
@@ -76,15 +78,24 @@ def _fill_topics(kafka) -> None:
     if partition_count(kafka, "trades") is not None:
         return  # filled by an earlier page
     ensure_topics(kafka, {"trades": 1, "events": 1, "labels": 1, "scores": 1, "houses": 1})
-    produce(kafka, "houses", [b'{"id": %d, "rooms": 3, "area": 80.5, "age": 20, '
-                              b'"distance": 4.2}' % i for i in range(20)])
+    produce(
+        kafka,
+        "houses",
+        [
+            b'{"id": %d, "rooms": 3, "area": 80.5, "age": 20, "distance": 4.2}' % i
+            for i in range(20)
+        ],
+    )
     produce(kafka, "trades", generate_trades(2_000))
     stream = LateLabels(n_features=2, classes=(0, 1), seed=5).take(100)
     for kind, topic in (("event", "events"), ("label", "labels")):
         recs = [(k, v) for kind_, k, v in stream if kind_ == kind]
         produce(kafka, topic, [v for _, v in recs], [k for k, _ in recs])
-    scores = [(k, v.replace(b'"y":0', b'"y":0.5').replace(b'"y":1', b'"y":1.5'))
-              for kind_, k, v in stream if kind_ == "label"]
+    scores = [
+        (k, v.replace(b'"y":0', b'"y":0.5').replace(b'"y":1', b'"y":1.5'))
+        for kind_, k, v in stream
+        if kind_ == "label"
+    ]
     produce(kafka, "scores", [v for _, v in scores], [k for k, _ in scores])
 
 

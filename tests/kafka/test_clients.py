@@ -18,14 +18,20 @@ def test_unknown_setting_is_one_line_naming_it(make):
 
 
 def test_bad_value_names_setting_and_value():
-    cfg = KafkaConfig(bootstrap_servers="127.0.0.1:1",
-                      client_options={"auto.offset.reset": "sideways"})
+    cfg = KafkaConfig(
+        bootstrap_servers="127.0.0.1:1", client_options={"auto.offset.reset": "sideways"}
+    )
     with pytest.raises(ConfigError, match=r"invalid value 'sideways' for 'auto\.offset\.reset'"):
         make_consumer(cfg, "g")
 
 
 def test_a_secret_value_is_never_shown():
     with pytest.raises(ConfigError) as info:
-        make_producer({"bootstrap.servers": "127.0.0.1:1", "sasl.password": "hunter2",
-                       "message.timeout.ms": "soon"})
+        make_producer(
+            {
+                "bootstrap.servers": "127.0.0.1:1",
+                "sasl.password": "hunter2",
+                "message.timeout.ms": "soon",
+            }
+        )
     assert "hunter2" not in str(info.value) and "'message.timeout.ms'" in str(info.value)

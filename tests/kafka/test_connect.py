@@ -21,8 +21,13 @@ SRC = str(Path(__file__).resolve().parents[2] / "src")
 
 
 def _python(code: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], text=True,
-                          capture_output=True, timeout=timeout, env={"PYTHONPATH": SRC})
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        text=True,
+        capture_output=True,
+        timeout=timeout,
+        env={"PYTHONPATH": SRC},
+    )
 
 
 def test_closed_port_is_one_line_within_seconds_and_nothing_on_stderr():
@@ -40,7 +45,8 @@ def test_closed_port_is_one_line_within_seconds_and_nothing_on_stderr():
     took = time.monotonic() - started
     assert done.stdout.splitlines() == [
         f"cannot reach Kafka at 127.0.0.1:{port}: connection refused "
-        f"(is the broker running? streamlearn broker start)"]
+        f"(is the broker running? streamlearn broker start)"
+    ]
     assert done.stderr == ""
     assert took < 6, f"{took:.1f} s"
 
@@ -68,8 +74,7 @@ def test_clients_route_librdkafka_lines_through_logging_deduplicated():
 
 def test_unknown_host_is_named():
     with pytest.raises(BrokerError, match=r"unknown host 'no-such-host\.invalid'"):
-        check_reachable(KafkaConfig(bootstrap_servers="no-such-host.invalid:9092"),
-                        timeout=5)
+        check_reachable(KafkaConfig(bootstrap_servers="no-such-host.invalid:9092"), timeout=5)
 
 
 def test_silence_is_reported_after_the_timeout():
@@ -91,9 +96,13 @@ def test_a_running_broker_is_reachable(kafka):
 
 @pytest.mark.broker
 def test_authentication_failure_is_named(kafka):
-    bad = KafkaConfig(bootstrap_servers=kafka.bootstrap_servers,
-                      security_protocol="SASL_PLAINTEXT", sasl_mechanism="PLAIN",
-                      sasl_username="u", sasl_password="hunter2")
+    bad = KafkaConfig(
+        bootstrap_servers=kafka.bootstrap_servers,
+        security_protocol="SASL_PLAINTEXT",
+        sasl_mechanism="PLAIN",
+        sasl_username="u",
+        sasl_password="hunter2",
+    )
     with pytest.raises(BrokerError, match="authentication failed") as info:
         check_reachable(bad, timeout=5)
     assert "hunter2" not in str(info.value)

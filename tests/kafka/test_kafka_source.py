@@ -37,8 +37,13 @@ def test_one_partition_is_returned_whole() -> None:
 
 
 def test_runs_of_several_topics_and_partitions_keep_offset_order() -> None:
-    spec = [("events", 0)] * 3 + [("labels", 0)] * 2 + [("events", 1)] * 2 + \
-        [("events", 0)] * 2 + [("labels", 0)]
+    spec = (
+        [("events", 0)] * 3
+        + [("labels", 0)] * 2
+        + [("events", 1)] * 2
+        + [("events", 0)] * 2
+        + [("labels", 0)]
+    )
     msgs = _msgs(spec)
     assert _split(msgs, one_topic=False) == _reference(msgs)
 
@@ -57,8 +62,7 @@ def test_random_interleavings_match_the_per_message_grouping() -> None:
 def test_partition_eof_events_are_noted_and_dropped() -> None:
     from confluent_kafka import KafkaError
 
-    eof = Message(topic="t", partition=1, offset=9,
-                  error=KafkaError(KafkaError._PARTITION_EOF))
+    eof = Message(topic="t", partition=1, offset=9, error=KafkaError(KafkaError._PARTITION_EOF))
     ends: list[tuple[str, int]] = []
     out = split_by_partition([*_msgs([("t", 0)] * 2), eof], ends=ends)
     assert ends == [("t", 1)]

@@ -41,8 +41,9 @@ def test_recovers_centroids_and_labels_every_row():
 
 @pytest.mark.parametrize("forgetful", [False, True])
 def test_result_does_not_depend_on_batch_boundaries(forgetful):
-    op = sl.ml.sequential_k_means(["a", "b"], k=3, buffer_size=250, update_every=100,
-                                  forgetful=forgetful, alpha=0.05)
+    op = sl.ml.sequential_k_means(
+        ["a", "b"], k=3, buffer_size=250, update_every=100, forgetful=forgetful, alpha=0.05
+    )
     df = points(2000)
     a, sa = run_in_batches(op, df, [2000])
     b, sb = run_in_batches(op, df, [7, 300, 1, 999, 693])
@@ -66,8 +67,9 @@ def test_per_record_update_matches_textbook_sequential_kmeans():
 
 def test_forgetful_decay_per_record():
     c0 = [[0.0, 0.0], [10.0, 10.0], [20.0, 0.0]]
-    op = sl.ml.sequential_k_means(["a", "b"], k=3, centroids=c0, update_every=1,
-                                  forgetful=True, alpha=0.2)
+    op = sl.ml.sequential_k_means(
+        ["a", "b"], k=3, centroids=c0, update_every=1, forgetful=True, alpha=0.2
+    )
     df = points(200)
     _, step = run_in_batches(op, df, [200])
     c = np.array(c0)
@@ -124,8 +126,9 @@ def test_model_offline_equals_the_operator():
     op = sl.ml.sequential_k_means(["a", "b"], k=3, buffer_size=100, update_every=10)
     out = op.apply(df, batch_size=37)
     model = sl.ml.SequentialKMeans(k=3, buffer_size=100, update_every=10)
-    labels = np.concatenate([model.learn_predict_batch(x[s:s + 50])[0]
-                             for s in range(0, len(x), 50)])
+    labels = np.concatenate(
+        [model.learn_predict_batch(x[s : s + 50])[0] for s in range(0, len(x), 50)]
+    )
     assert (labels[100:] == out["cluster"].to_numpy()[100:]).all()
     step = sl.Pipeline.of(op).build().steps[0]
     step.process(Batch.from_frame(df), sl.Context())
@@ -162,10 +165,11 @@ def test_model_documents_and_checks_its_choices():
 def test_scaler_model_offline_equals_the_operator():
     rng = np.random.default_rng(0)
     x = rng.normal(3.0, 2.0, (300, 2))
-    out = sl.ml.standard_scaler(["a", "b"]).apply(pl.DataFrame({"a": x[:, 0], "b": x[:, 1]}),
-                                                  batch_size=100)
+    out = sl.ml.standard_scaler(["a", "b"]).apply(
+        pl.DataFrame({"a": x[:, 0], "b": x[:, 1]}), batch_size=100
+    )
     model = sl.ml.StandardScaler()
-    mine = np.concatenate([model.learn_transform_batch(x[s:s + 100]) for s in (0, 100, 200)])
+    mine = np.concatenate([model.learn_transform_batch(x[s : s + 100]) for s in (0, 100, 200)])
     np.testing.assert_allclose(mine, out.select("a", "b").to_numpy())
     np.testing.assert_allclose(model.mean_, x.mean(axis=0))
     twin = sl.ml.StandardScaler()

@@ -45,8 +45,12 @@ LEARNERS = [
 
 @pytest.mark.parametrize(
     "learner, check",
-    [pytest.param(learner, check, id=f"{learner!r}-{name}")
-     for learner in LEARNERS for name, check in checks.learner_checks(learner)])
+    [
+        pytest.param(learner, check, id=f"{learner!r}-{name}")
+        for learner in LEARNERS
+        for name, check in checks.learner_checks(learner)
+    ],
+)
 def test_conformance(learner, check):
     check(learner)
 
@@ -73,8 +77,9 @@ def _pa_reference(X, y, variant, C, eps=None):
         p = w @ x
         loss = max(0.0, abs(t - p) - eps) if eps is not None else max(0.0, 1 - t * p)
         sq = x @ x
-        tau = {"PA": loss / sq, "PA-I": min(C, loss / sq),
-               "PA-II": loss / (sq + 1 / (2 * C))}[variant]
+        tau = {"PA": loss / sq, "PA-I": min(C, loss / sq), "PA-II": loss / (sq + 1 / (2 * C))}[
+            variant
+        ]
         w += tau * (np.sign(t - p) if eps is not None else t) * x
     return w
 
@@ -90,8 +95,9 @@ def test_pa_matches_reference(variant, backend):
     np.testing.assert_allclose(sign * model.coef_[0], ref[:-1], atol=1e-10)
     np.testing.assert_allclose(sign * model.intercept_[0], ref[-1], atol=1e-10)
     yr = X @ np.arange(5.0) + np.random.default_rng(2).normal(size=len(X))
-    reg = PassiveAggressiveRegressor(variant=variant, C=0.3, epsilon=0.2,
-                                     backend=backend).learn_batch(X, yr)
+    reg = PassiveAggressiveRegressor(
+        variant=variant, C=0.3, epsilon=0.2, backend=backend
+    ).learn_batch(X, yr)
     ref = _pa_reference(X, yr, variant, 0.3, eps=0.2)
     np.testing.assert_allclose(np.append(reg.coef_, reg.intercept_), ref, atol=1e-10)
 
@@ -113,9 +119,16 @@ def test_pa_ovr_equals_sklearn_sgd_on_augmented_rows(variant):
     model = PassiveAggressive(variant=variant).learn_batch(X[:50], y[:50])
     order = np.argsort(model.classes_)  # SGDClassifier keeps classes sorted
     start = np.hstack([model.coef_, model.intercept_[:, None]])[order]
-    sk = SGDClassifier(loss="hinge", penalty=None, learning_rate="pa2" if variant == "PA-II"
-                       else "pa1", eta0=1e300 if variant == "PA" else 1.0,
-                       fit_intercept=False, shuffle=False, max_iter=1, tol=None)
+    sk = SGDClassifier(
+        loss="hinge",
+        penalty=None,
+        learning_rate="pa2" if variant == "PA-II" else "pa1",
+        eta0=1e300 if variant == "PA" else 1.0,
+        fit_intercept=False,
+        shuffle=False,
+        max_iter=1,
+        tol=None,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ConvergenceWarning of max_iter=1
         sk.fit(np.hstack([X[50:], np.ones((len(X) - 50, 1))]), y[50:], coef_init=start)
@@ -144,8 +157,14 @@ def test_class_growth_from_one_class_is_exact():
     grown = PassiveAggressive(backend="numpy").learn_batch(X[:50], yb[:50])
     assert grown.classes_.tolist() == ["neg"]
     grown.learn_batch(X[50:], yb[50:])
-    sk = SGDClassifier(loss="hinge", penalty=None, learning_rate="pa1", eta0=1.0,
-                       fit_intercept=False, shuffle=False)
+    sk = SGDClassifier(
+        loss="hinge",
+        penalty=None,
+        learning_rate="pa1",
+        eta0=1.0,
+        fit_intercept=False,
+        shuffle=False,
+    )
     sk.partial_fit(np.hstack([X, np.ones((len(X), 1))]), yb, classes=["neg", "pos"])
     np.testing.assert_allclose(grown.coef_, sk.coef_[:, :-1], atol=1e-10)
 
@@ -205,7 +224,7 @@ def _prequential(model, X, y, passes, batch=10):
     for _ in range(passes):
         hits = 0
         for start in range(0, len(y), batch):
-            xb, yb = X[start:start + batch], y[start:start + batch]
+            xb, yb = X[start : start + batch], y[start : start + batch]
             if model._is_fitted():
                 hits += int((model.predict_batch(xb) == yb).sum())
             model.learn_batch(xb, yb)
@@ -226,14 +245,17 @@ def test_pa1_iris_prequential():
     X, y = _shuffled(load_iris)
     multi = _prequential(PassiveAggressive(C=0.1, multiclass="multiclass"), X, y, passes=4)
     ovr = _prequential(PassiveAggressive(C=0.1), X, y, passes=4)
-    print(f"PA-I iris prequential accuracy per pass: multiclass {np.round(multi, 3)}, "
-          f"one-vs-rest {np.round(ovr, 3)}")
+    print(
+        f"PA-I iris prequential accuracy per pass: multiclass {np.round(multi, 3)}, "
+        f"one-vs-rest {np.round(ovr, 3)}"
+    )
     assert multi[-1] >= 0.95
     assert ovr[-1] >= 0.88
 
 
-@pytest.mark.parametrize("model", [PassiveAggressive(C=0.1), SoftConfidenceWeighted(C=0.1)],
-                         ids=["PA-I", "SCW-I"])
+@pytest.mark.parametrize(
+    "model", [PassiveAggressive(C=0.1), SoftConfidenceWeighted(C=0.1)], ids=["PA-I", "SCW-I"]
+)
 def test_breast_cancer_prequential(model):
     X, y = _shuffled(load_breast_cancer)
     accs = _prequential(model, X, y, passes=3)
@@ -257,11 +279,14 @@ def test_speed_sanity():
     X = rng.normal(size=(10_000, 18))
     y = (X[:, :3].sum(axis=1) + rng.normal(0, 0.5, 10_000) > 0).astype(int)
     yr = X @ rng.normal(size=18)
-    for model, target in [(PassiveAggressive(), y), (PassiveAggressive(backend="numpy"), y),
-                          (SoftConfidenceWeighted(), y),
-                          (SoftConfidenceWeighted(diagonal=True), y),
-                          (LogisticRegressionSGD(seed=0), y),
-                          (PassiveAggressiveRegressor(), yr)]:
+    for model, target in [
+        (PassiveAggressive(), y),
+        (PassiveAggressive(backend="numpy"), y),
+        (SoftConfidenceWeighted(), y),
+        (SoftConfidenceWeighted(diagonal=True), y),
+        (LogisticRegressionSGD(seed=0), y),
+        (PassiveAggressiveRegressor(), yr),
+    ]:
         model.learn_batch(X, target)  # warm-up batch
         start = time.perf_counter()
         for _ in range(3):
@@ -283,6 +308,12 @@ def test_pa_regression_is_its_own_class():
 def test_capabilities_are_declared_by_tags_only(learner):
     tags = learner.tags()
     assert tags.role in ("classifier", "regressor")
-    for old in ("task", "has_proba", "has_decision", "sequential", "supports_snapshot",
-                "grows_classes"):
+    for old in (
+        "task",
+        "has_proba",
+        "has_decision",
+        "sequential",
+        "supports_snapshot",
+        "grows_classes",
+    ):
         assert not hasattr(learner, old), f"{learner!r} still declares {old}"

@@ -38,8 +38,9 @@ class Spec:
     """An online_classifier whose ``build()`` gives a step named as in a pipeline."""
 
     def __init__(self, model=None, **kwargs) -> None:
-        self.op = sl.ml.online_classifier(["x0", "x1"], model=model or PassiveAggressive(),
-                                          feedback=FEEDBACK, name="ol", **kwargs)
+        self.op = sl.ml.online_classifier(
+            ["x0", "x1"], model=model or PassiveAggressive(), feedback=FEEDBACK, name="ol", **kwargs
+        )
 
     @classmethod
     def wrap(cls, operator):
@@ -63,11 +64,13 @@ def events(X, ids, **extra) -> Batch:
 
 
 def labels(pairs, raw: list[bytes] | None = None) -> Batch:
-    values = raw if raw is not None else [orjson.dumps({"event_id": i, "y": y})
-                                          for i, y in pairs]
+    values = raw if raw is not None else [orjson.dumps({"event_id": i, "y": y}) for i, y in pairs]
     n = len(values)
-    return Batch(pl.DataFrame(height=n), Origin("labels", 0, np.arange(n), values=values),
-                 np.arange(n, dtype=np.int64))
+    return Batch(
+        pl.DataFrame(height=n),
+        Origin("labels", 0, np.arange(n), values=values),
+        np.arange(n, dtype=np.int64),
+    )
 
 
 def blobs(n, seed=0):
@@ -142,8 +145,8 @@ def test_duplicate_labels_are_learned_once(ctx):
     ids = [f"e{i}" for i in range(20)]
     run(step, events(X, ids), ctx)
     pairs = list(zip(ids, y.tolist(), strict=True))
-    run(step, labels(pairs + pairs[:3]), ctx)        # twice in one batch
-    run(step, labels(pairs[:5]), ctx)                # and again later
+    run(step, labels(pairs + pairs[:3]), ctx)  # twice in one batch
+    run(step, labels(pairs[:5]), ctx)  # and again later
     report = step.report()
     assert report["learned"] == 20
     assert report["duplicate_labels"] == 8
@@ -186,8 +189,14 @@ def test_bad_labels_go_to_the_dead_letters(ctx):
     step = op().build()
     X, _ = blobs(3)
     run(step, events(X, ["a", "b", "c"]), ctx)
-    raw = [b'{"event_id": "a", "y": 1}', b"not json", b'{"event_id": "b"}',
-           b'{"y": 0}', b'{"event_id": "c", "y": 0}', b""]
+    raw = [
+        b'{"event_id": "a", "y": 1}',
+        b"not json",
+        b'{"event_id": "b"}',
+        b'{"y": 0}',
+        b'{"event_id": "c", "y": 0}',
+        b"",
+    ]
     run(step, labels([], raw=raw), ctx)
     report = step.report()
     # not JSON / empty: dead-lettered by the feedback decoder; no id or no label: by the step
@@ -251,14 +260,21 @@ def test_regression_reports_mae_rmse_r2(ctx):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(500, 2))
     target = X @ np.array([2.0, -1.0]) + 0.5
-    spec = sl.ml.online_regressor(["x0", "x1"], model=PassiveAggressiveRegressor(epsilon=0.0),
-                                  feedback=FEEDBACK, label="price", name="ol")
+    spec = sl.ml.online_regressor(
+        ["x0", "x1"],
+        model=PassiveAggressiveRegressor(epsilon=0.0),
+        feedback=FEEDBACK,
+        label="price",
+        name="ol",
+    )
     step = Spec.wrap(spec).build()
     ids = [f"e{i}" for i in range(500)]
     for s in range(0, 500, 50):
-        run(step, events(X[s:s + 50], ids[s:s + 50]), ctx)
-        raw = [orjson.dumps({"event_id": i, "price": float(t)})
-               for i, t in zip(ids[s:s + 50], target[s:s + 50], strict=True)]
+        run(step, events(X[s : s + 50], ids[s : s + 50]), ctx)
+        raw = [
+            orjson.dumps({"event_id": i, "price": float(t)})
+            for i, t in zip(ids[s : s + 50], target[s : s + 50], strict=True)
+        ]
         run(step, labels([], raw=raw), ctx)
     report = step.report()
     assert report["learned"] == 500 and report["n"] == 450
@@ -294,15 +310,13 @@ def test_metrics_are_emitted_to_the_metrics_topic(ctx):
 
 def test_configuration_errors_are_clear():
     with pytest.raises(ConfigError, match="regressor"):
-        sl.ml.online_classifier(["x"], model=PassiveAggressiveRegressor(),
-                                feedback=FEEDBACK)
+        sl.ml.online_classifier(["x"], model=PassiveAggressiveRegressor(), feedback=FEEDBACK)
     with pytest.raises(ConfigError, match="not a learner"):
         sl.ml.online_classifier(["x"], model=object(), feedback=FEEDBACK)
     with pytest.raises(ConfigError, match="feature"):
         sl.ml.online_classifier(["event_id"], model=PassiveAggressive(), feedback=FEEDBACK)
     with pytest.raises(ConfigError, match="max_pending"):
-        sl.ml.online_classifier(["x"], model=PassiveAggressive(), feedback=FEEDBACK,
-                                max_pending=0)
+        sl.ml.online_classifier(["x"], model=PassiveAggressive(), feedback=FEEDBACK, max_pending=0)
 
 
 def test_seen_agrees_with_is_in_whichever_side_is_hashed():
@@ -317,13 +331,17 @@ def test_seen_agrees_with_is_in_whichever_side_is_hashed():
         assert recent.seen(ids).to_list() == ids.is_in(learned.implode()).to_list()
 
 
-CLASSIFIERS = [m for m in __import__("tests.ml.test_learners", fromlist=["LEARNERS"]).LEARNERS
-               if m.tags().role == "classifier"]
+CLASSIFIERS = [
+    m
+    for m in __import__("tests.ml.test_learners", fromlist=["LEARNERS"]).LEARNERS
+    if m.tags().role == "classifier"
+]
 
 
 @pytest.mark.parametrize("model", CLASSIFIERS, ids=repr)
-@pytest.mark.parametrize("names", [("class_0", "class_1"), (False, True), (3, 7)],
-                         ids=["str", "bool", "int"])
+@pytest.mark.parametrize(
+    "names", [("class_0", "class_1"), (False, True), (3, 7)], ids=["str", "bool", "int"]
+)
 def test_every_classifier_takes_any_label_type_online(ctx, model, names):
     """Issue 8 item 3: string labels crashed learners with probabilities ("labels mix
     numbers and strings") at the first label scored after the first update."""
@@ -332,8 +350,8 @@ def test_every_classifier_takes_any_label_type_online(ctx, model, names):
     named = [names[int(v)] for v in y]
     step = op(model).build()
     for s in range(0, 200, 50):
-        run(step, events(X[s:s + 50], ids[s:s + 50]), ctx)
-        run(step, labels(zip(ids[s:s + 50], named[s:s + 50], strict=True)), ctx)
+        run(step, events(X[s : s + 50], ids[s : s + 50]), ctx)
+        run(step, labels(zip(ids[s : s + 50], named[s : s + 50], strict=True)), ctx)
     report = step.report()
     assert report["learned"] == 200 and report["n"] == 150
     out = run(step, events(X, [f"again{i}" for i in range(200)]), ctx).data
@@ -343,10 +361,12 @@ def test_every_classifier_takes_any_label_type_online(ctx, model, names):
 def test_feedback_decoded_by_the_users_decoder(ctx):
     """Issue 9: labels are decoded by the feedback pipeline's decoder (here string labels
     by schema), then handed to the step through process_side."""
-    feedback = sl.read.from_kafka("labels") | sl.decode.json({"event_id": "string",
-                                                               "y": "string"})
-    spec = Spec.wrap(sl.ml.online_classifier(["x0", "x1"], model=PassiveAggressive(),
-                                             feedback=feedback, name="ol"))
+    feedback = sl.read.from_kafka("labels") | sl.decode.json({"event_id": "string", "y": "string"})
+    spec = Spec.wrap(
+        sl.ml.online_classifier(
+            ["x0", "x1"], model=PassiveAggressive(), feedback=feedback, name="ol"
+        )
+    )
     (side,) = spec.op.inputs()
     assert side.port == "feedback" and side.pipeline is feedback
     step = spec.build()
@@ -373,8 +393,14 @@ def test_offline_apply_with_label_frames():
     ctx = Context()
     out = p.apply(ev, side={"feedback": lab}, ctx=ctx)
     assert out.height == 200 and out["prediction"].null_count() == 200
-    raw = pl.DataFrame({"value": [orjson.dumps({"event_id": i, "y": int(v)})
-                                  for i, v in zip(ids, y.tolist(), strict=True)]})
+    raw = pl.DataFrame(
+        {
+            "value": [
+                orjson.dumps({"event_id": i, "y": int(v)})
+                for i, v in zip(ids, y.tolist(), strict=True)
+            ]
+        }
+    )
     assert p.apply(ev, side={"feedback": raw}).height == 200  # raw records: decoded
     with pytest.raises(ConfigError, match="side input"):
         p.apply(ev, side={"nope": lab})
@@ -383,12 +409,18 @@ def test_offline_apply_with_label_frames():
 def test_verbs_show_their_full_signature():
     import inspect
 
-    for verb in (sl.ml.online_classifier, sl.ml.online_regressor, sl.ml.sequential_k_means,
-                 sl.ml.standard_scaler):
+    for verb in (
+        sl.ml.online_classifier,
+        sl.ml.online_regressor,
+        sl.ml.sequential_k_means,
+        sl.ml.standard_scaler,
+    ):
         params = inspect.signature(verb).parameters.values()
         assert all(p.kind is not p.VAR_KEYWORD for p in params), verb.__name__
         assert ">>>" in verb.__doc__
     assert {"key_by", "ttl", "max_pending", "metrics_topic", "name"} <= set(
-        inspect.signature(sl.ml.online_regressor).parameters)
+        inspect.signature(sl.ml.online_regressor).parameters
+    )
     assert {"distance", "init", "update_every", "output_distance"} <= set(
-        inspect.signature(sl.ml.sequential_k_means).parameters)
+        inspect.signature(sl.ml.sequential_k_means).parameters
+    )

@@ -24,13 +24,18 @@ def scw_reference(X, y, *, C, eta, variant, a=1.0):
         if loss <= 0:
             continue
         if variant == "SCW-I":
-            alpha = min(C, max(0.0, (-m * psi + math.sqrt(m**2 * phi**4 / 4 + v * phi**2 * zeta))
-                               / (v * zeta)))
+            alpha = min(
+                C,
+                max(
+                    0.0, (-m * psi + math.sqrt(m**2 * phi**4 / 4 + v * phi**2 * zeta)) / (v * zeta)
+                ),
+            )
         else:
             n = v + 1 / (2 * C)
             gamma = phi * math.sqrt(phi**2 * m**2 * v**2 + 4 * n * v * (n + v * phi**2))
-            alpha = max(0.0, (-(2 * m * n + phi**2 * m * v) + gamma)
-                        / (2 * (n**2 + n * v * phi**2)))
+            alpha = max(
+                0.0, (-(2 * m * n + phi**2 * m * v) + gamma) / (2 * (n**2 + n * v * phi**2))
+            )
         u = 0.25 * (-alpha * v * phi + math.sqrt(alpha**2 * v**2 * phi**2 + 4 * v)) ** 2
         beta = alpha * phi / (math.sqrt(u) + v * alpha * phi)
         sx = sigma @ x
@@ -63,8 +68,9 @@ def test_binary_matches_reference(variant, C, eta):
 def test_intercept_is_a_constant_feature():
     X, y = _data(seed=3)
     model = SoftConfidenceWeighted(variant="SCW-II").learn_batch(X, y)
-    mu, sigma = scw_reference(np.hstack([X, np.ones((len(X), 1))]), y, C=1.0, eta=0.95,
-                              variant="SCW-II")
+    mu, sigma = scw_reference(
+        np.hstack([X, np.ones((len(X), 1))]), y, C=1.0, eta=0.95, variant="SCW-II"
+    )
     sign = 1.0 if model.classes_[1] == 1 else -1.0
     np.testing.assert_allclose(sign * model.mu_[0], mu, atol=1e-10)
     np.testing.assert_allclose(model.sigma_[0], sigma, atol=1e-10)
@@ -79,8 +85,9 @@ def test_one_vs_rest_matches_reference_per_class():
     model = SoftConfidenceWeighted(fit_intercept=False).learn_batch(X, labels)
     for k, label in enumerate(model.classes_.tolist()):
         start = 0 if k < 2 else int(np.argmax(labels == label))
-        mu, sigma = scw_reference(X[start:], np.where(labels[start:] == label, 1, -1),
-                                  C=1.0, eta=0.95, variant="SCW-I")
+        mu, sigma = scw_reference(
+            X[start:], np.where(labels[start:] == label, 1, -1), C=1.0, eta=0.95, variant="SCW-I"
+        )
         np.testing.assert_allclose(model.mu_[k], mu, atol=1e-10)
         np.testing.assert_allclose(model.sigma_[k], sigma, atol=1e-10)
 
@@ -106,12 +113,14 @@ def test_accuracy_on_separable_ish_data(variant):
     model = SoftConfidenceWeighted(variant=variant)
     hits = 0
     for start in range(0, 3000, 50):
-        xb, yb = X[start:start + 50], y[start:start + 50]
+        xb, yb = X[start : start + 50], y[start : start + 50]
         if start:
             hits += int((model.predict_batch(xb) == yb).sum())
         model.learn_batch(xb, yb)
     prequential = hits / 2950
     held_out = float((model.predict_batch(X[3000:]) == y[3000:]).mean())
-    print(f"{variant}: prequential accuracy {prequential:.3f}, held-out {held_out:.3f} "
-          "(1% label noise)")
+    print(
+        f"{variant}: prequential accuracy {prequential:.3f}, held-out {held_out:.3f} "
+        "(1% label noise)"
+    )
     assert prequential >= 0.95 and held_out >= 0.95

@@ -5,8 +5,10 @@ import streamlearn as sl
 
 def test_map_with_expressions_and_function():
     df = pl.DataFrame({"bid": [1.0, 2.0], "ask": [2.0, 3.0]})
-    out = (sl.map({"mid": (pl.col("bid") + pl.col("ask")) / 2})
-           | sl.map(lambda d: d.with_columns(two=pl.col("mid") * 2))).apply(df)
+    out = (
+        sl.map({"mid": (pl.col("bid") + pl.col("ask")) / 2})
+        | sl.map(lambda d: d.with_columns(two=pl.col("mid") * 2))
+    ).apply(df)
     assert out["two"].to_list() == [3.0, 5.0]
 
 

@@ -21,21 +21,34 @@ from streamlearn.registry.table import RegistryTable
 
 
 def version(v, data=b"model", **kw):
-    return ModelVersion(name="m", version=v, format="onnx", sha256=sha256_hex(data),
-                        size=len(data), signature=Signature.of(["x"]), created_at=1.0,
-                        artifact={"inline": base64.b64encode(data).decode()}, **kw)
+    return ModelVersion(
+        name="m",
+        version=v,
+        format="onnx",
+        sha256=sha256_hex(data),
+        size=len(data),
+        signature=Signature.of(["x"]),
+        created_at=1.0,
+        artifact={"inline": base64.b64encode(data).decode()},
+        **kw,
+    )
 
 
-@pytest.mark.parametrize("value, message", [
-    (b"[1]", "not a JSON object"),
-    (orjson.dumps({"type": "model"}), "'type' must be"),
-    (orjson.dumps({"type": "alias", "name": "m", "alias": "a/b", "version": 1}),
-     "invalid alias"),
-    (orjson.dumps({**version(1).to_json(), "sha256": "xyz"}), "sha256 must be"),
-    (orjson.dumps({**version(1).to_json(), "version": 0}), "version must be >= 1"),
-    (orjson.dumps({**version(1).to_json(), "artifact": {}}), "artifact must be"),
-    (orjson.dumps(version(2).to_json()), "key does not match"),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (b"[1]", "not a JSON object"),
+        (orjson.dumps({"type": "model"}), "'type' must be"),
+        (
+            orjson.dumps({"type": "alias", "name": "m", "alias": "a/b", "version": 1}),
+            "invalid alias",
+        ),
+        (orjson.dumps({**version(1).to_json(), "sha256": "xyz"}), "sha256 must be"),
+        (orjson.dumps({**version(1).to_json(), "version": 0}), "version must be >= 1"),
+        (orjson.dumps({**version(1).to_json(), "artifact": {}}), "artifact must be"),
+        (orjson.dumps(version(2).to_json()), "key does not match"),
+    ],
+)
 def test_invalid_records_are_refused_in_one_line(value, message):
     with pytest.raises(RecordError, match=message) as info:
         parse_record(b"version/m/1", value)
@@ -43,8 +56,10 @@ def test_invalid_records_are_refused_in_one_line(value, message):
 
 
 def test_records_round_trip_and_tombstones_are_nothing():
-    for rec in (version(1, expires_at=5.0, metadata={"a": 1}),
-                Alias("m", "champion", 2, (1,), 3.0)):
+    for rec in (
+        version(1, expires_at=5.0, metadata={"a": 1}),
+        Alias("m", "champion", 2, (1,), 3.0),
+    ):
         assert parse_record(*rec.to_record()) == rec
     assert parse_record(b"version/m/1", None) is None
 
@@ -78,9 +93,16 @@ def test_chunked_artifact_is_reassembled_and_verified():
     data = bytes(range(256)) * 10
     art, chunks = plan_artifact("m", 1, data, topic="arts", inline_max=100, chunk_bytes=300)
     assert art["chunks"] == len(chunks) == 9
-    rec = ModelVersion(name="m", version=1, format="onnx", sha256=sha256_hex(data),
-                       size=len(data), signature=Signature.of(["x"]), created_at=0.0,
-                       artifact=art)
+    rec = ModelVersion(
+        name="m",
+        version=1,
+        format="onnx",
+        sha256=sha256_hex(data),
+        size=len(data),
+        signature=Signature.of(["x"]),
+        created_at=0.0,
+        artifact=art,
+    )
     cache = ChunkCache()
     for k, v in chunks[:-1]:
         cache.add(k, v)

@@ -10,8 +10,9 @@ import streamlearn as sl
 
 
 def pipeline() -> sl.Pipeline:
-    return (sl.read.from_kafka(os.environ["CRASH_SRC"], max_batch=500)
-            | sl.decode.json({"a": "float", "b": "float"})
-            | sl.ml.sequential_k_means(["a", "b"], k=3, buffer_size=500, update_every=50,
-                                       name="km")
-            | sl.write.to_kafka(os.environ["CRASH_OUT"]))
+    return (
+        sl.read.from_kafka(os.environ["CRASH_SRC"], max_batch=500)
+        | sl.decode.json({"a": "float", "b": "float"})
+        | sl.ml.sequential_k_means(["a", "b"], k=3, buffer_size=500, update_every=50, name="km")
+        | sl.write.to_kafka(os.environ["CRASH_OUT"])
+    )

@@ -12,10 +12,16 @@ FEATURES = ["f0", "f1", "f2", "f3"]
 
 
 def pipeline() -> sl.Pipeline:
-    return (sl.read.from_kafka(os.environ["S4_EVENTS"], max_batch=200)
-            | sl.decode.json({"event_id": "string", **dict.fromkeys(FEATURES, "float")})
-            | sl.ml.online_classifier(FEATURES, model=sl.ml.PassiveAggressive(C=0.5),
-                                      feedback=sl.read.from_kafka(os.environ["S4_LABELS"]),
-                                      name="pa")
-            | sl.write.to_kafka(os.environ["S4_OUT"],
-                                columns=["event_id", "prediction", "model_updates"]))
+    return (
+        sl.read.from_kafka(os.environ["S4_EVENTS"], max_batch=200)
+        | sl.decode.json({"event_id": "string", **dict.fromkeys(FEATURES, "float")})
+        | sl.ml.online_classifier(
+            FEATURES,
+            model=sl.ml.PassiveAggressive(C=0.5),
+            feedback=sl.read.from_kafka(os.environ["S4_LABELS"]),
+            name="pa",
+        )
+        | sl.write.to_kafka(
+            os.environ["S4_OUT"], columns=["event_id", "prediction", "model_updates"]
+        )
+    )

@@ -72,8 +72,13 @@ def test_offset_order_is_kept_when_timestamps_go_back():
 
 def test_partitions_are_aligned_separately_and_forgotten_on_revoke():
     a = Aligner(["events", "labels"], first=["labels"], max_buffered=2)
-    a.add([group("events", 1, 2, partition=0), group("labels", 5, 6, 7, partition=0),
-           group("events", 1, partition=1)])
+    a.add(
+        [
+            group("events", 1, 2, partition=0),
+            group("labels", 5, 6, 7, partition=0),
+            group("events", 1, partition=1),
+        ]
+    )
     assert stamps(a.release()) == [("events", 0, [1, 2])]
     assert a.ahead() == [("labels", 0)]
     a.forget([0])

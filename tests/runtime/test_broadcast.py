@@ -26,8 +26,7 @@ class Lookup(sl.Operator):
     kind: str = field(default="lookup", init=False, repr=False)
 
     def inputs(self) -> tuple[SideInput, ...]:
-        decode = sl.read.from_kafka(self.table) | sl.decode.json({"sym": "string",
-                                                                  "rate": "float"})
+        decode = sl.read.from_kafka(self.table) | sl.decode.json({"sym": "string", "rate": "float"})
         return (SideInput("table", decode, mode="broadcast"),)
 
     def build(self) -> Step:
@@ -39,29 +38,37 @@ class _LookupStep(Step):
         self.rates: dict[str, float] = {}
 
     def process_side(self, port, batch, ctx):
-        self.rates.update(zip(batch.data["sym"].to_list(), batch.data["rate"].to_list(),
-                              strict=True))
+        self.rates.update(
+            zip(batch.data["sym"].to_list(), batch.data["rate"].to_list(), strict=True)
+        )
         return None
 
     def process(self, batch, ctx):
-        rates = pl.DataFrame({"sym": list(self.rates), "rate": list(self.rates.values())},
-                             schema={"sym": pl.String, "rate": pl.Float64})
-        return batch.with_data(batch.data.join(rates, on="sym", how="left",
-                                               maintain_order="left"))
+        rates = pl.DataFrame(
+            {"sym": list(self.rates), "rate": list(self.rates.values())},
+            schema={"sym": pl.String, "rate": pl.Float64},
+        )
+        return batch.with_data(batch.data.join(rates, on="sym", how="left", maintain_order="left"))
 
 
 def rows(n: int, start: int = 0) -> list[bytes]:
-    return [orjson.dumps({"i": i, "sym": "AB" if i % 2 else "CD"})
-            for i in range(start, start + n)]
+    return [orjson.dumps({"i": i, "sym": "AB" if i % 2 else "CD"}) for i in range(start, start + n)]
 
 
 def test_broadcast_table_is_loaded_first_and_updates_between_batches(kafka, topic_factory):
     src, out, table = topic_factory(partitions=2), topic_factory(), topic_factory()
-    produce(kafka, table, [orjson.dumps({"sym": "AB", "rate": 1.0}),
-                           orjson.dumps({"sym": "CD", "rate": 2.0})])
+    produce(
+        kafka,
+        table,
+        [orjson.dumps({"sym": "AB", "rate": 1.0}), orjson.dumps({"sym": "CD", "rate": 2.0})],
+    )
     produce(kafka, src, rows(100), keys=[str(i).encode() for i in range(100)])
-    p = (sl.read.from_kafka(src) | sl.decode.json({"i": "int", "sym": "string"})
-         | Lookup(table=table) | sl.write.to_kafka(out, partitions=1))
+    p = (
+        sl.read.from_kafka(src)
+        | sl.decode.json({"i": "int", "sym": "string"})
+        | Lookup(table=table)
+        | sl.write.to_kafka(out, partitions=1)
+    )
     runner = sl.Runner(p, kafka=kafka, options=sl.RunOptions(name=f"b-{src}"))
     worker = threading.Thread(target=runner.run)
     worker.start()
@@ -77,8 +84,9 @@ def test_broadcast_table_is_loaded_first_and_updates_between_batches(kafka, topi
     finally:
         runner.stop()
         worker.join(30)
-    got = {r["i"]: r for r in (orjson.loads(m.value())
-                               for m in consume_all(kafka, out, expected=200))}
+    got = {
+        r["i"]: r for r in (orjson.loads(m.value()) for m in consume_all(kafka, out, expected=200))
+    }
     assert len(got) == 200
     assert all(got[i]["rate"] == (1.0 if i % 2 else 2.0) for i in range(100))
     assert all(got[i]["rate"] == (10.0 if i % 2 else 2.0) for i in range(100, 200))

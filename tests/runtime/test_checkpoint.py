@@ -21,12 +21,20 @@ def values(n: int) -> list[bytes]:
 def test_clean_stop_after_a_window_fired_commits_it(kafka, topic_factory):
     src, out = topic_factory(), topic_factory()
     produce(kafka, src, values(300))
-    p = (sl.read.from_kafka(src) | sl.decode.json({"a": "float", "b": "float"})
-         | sl.window.timer(seconds=0.3) | sl.write.to_kafka(out))
+    p = (
+        sl.read.from_kafka(src)
+        | sl.decode.json({"a": "float", "b": "float"})
+        | sl.window.timer(seconds=0.3)
+        | sl.write.to_kafka(out)
+    )
     name = f"stop-{src}"
     # commits every 50 ms: one falls while the window still holds the rows
-    runner = sl.Runner(p, kafka=kafka, options=sl.RunOptions(name=name, commit_interval=0.05),
-                       on_progress=lambda s: runner.stop() if s.records_out >= 300 else None)
+    runner = sl.Runner(
+        p,
+        kafka=kafka,
+        options=sl.RunOptions(name=name, commit_interval=0.05),
+        on_progress=lambda s: runner.stop() if s.records_out >= 300 else None,
+    )
     # the window releases its rows on a timer call, after the last input batch; then a
     # SIGTERM-like stop (no drain) must commit past them
     first = runner.run()
@@ -45,8 +53,9 @@ def test_state_keys_survive_an_inserted_step_and_a_rename_is_an_error(kafka, top
     produce(kafka, src, values(400))
     decode = sl.decode.json({"a": "float", "b": "float"})
     name = f"keys-{src}"
-    first = sl.run(sl.read.from_kafka(src) | decode | kmeans(), kafka=kafka, name=name,
-                   max_records=200)
+    first = sl.run(
+        sl.read.from_kafka(src) | decode | kmeans(), kafka=kafka, name=name, max_records=200
+    )
     assert first.records_in == 200
 
     # a step inserted before the model: its state is found under the same key
@@ -59,6 +68,7 @@ def test_state_keys_survive_an_inserted_step_and_a_rename_is_an_error(kafka, top
     with pytest.raises(StateError, match=r"ml\.sequential_k_means.*--reset-state"):
         sl.run(renamed, kafka=kafka, name=name, max_records=50)
 
-    reset = sl.run(renamed, kafka=kafka, name=name, max_records=50,
-                   reset_state=("ml.sequential_k_means",))
+    reset = sl.run(
+        renamed, kafka=kafka, name=name, max_records=50, reset_state=("ml.sequential_k_means",)
+    )
     assert reset.records_in == 50

@@ -19,8 +19,17 @@ class FakeProducer:
         self.sent: list[tuple] = []
         self.polls = 0
 
-    def produce(self, topic, value=None, key=None, partition=-1, on_delivery=None,
-                callback=None, timestamp=0, headers=None):
+    def produce(
+        self,
+        topic,
+        value=None,
+        key=None,
+        partition=-1,
+        on_delivery=None,
+        callback=None,
+        timestamp=0,
+        headers=None,
+    ):
         self.calls += 1
         if self.calls in self.full_at:
             raise BufferError("Local: Queue full")
@@ -42,8 +51,9 @@ def test_emit_sends_values_keys_and_ids_in_order():
     ctx.emit("out", batch(3), [b"a", b"b", b"c"], [b"k0", None, b"k2"])
     assert [s[1] for s in producer.sent] == [b"a", b"b", b"c"]
     assert [s[2] for s in producer.sent] == [b"k0", None, b"k2"]
-    assert [s[5] for s in producer.sent] == [[("sl-id", f"src/3/{o}".encode())]
-                                             for o in (40, 41, 42)]
+    assert [s[5] for s in producer.sent] == [
+        [("sl-id", f"src/3/{o}".encode())] for o in (40, 41, 42)
+    ]
     assert all(s[0] == "out" and s[3] == -1 and s[4] == 0 for s in producer.sent)
     assert ctx.produced == {"out": 3}
 

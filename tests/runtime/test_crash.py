@@ -41,11 +41,26 @@ N = 30_000
 
 
 def cli(kafka, name, *extra):
-    return [sys.executable, "-m", "streamlearn.cli.main", "run",
-            f"{HERE / 'crash_pipeline.py'}:pipeline", "--name", name,
-            "-b", kafka.bootstrap_servers, "-X", "session.timeout.ms=6000",
-            "-X", "heartbeat.interval.ms=500", "-X", "fetch.queue.backoff.ms=10",
-            "--commit-interval", "0.2", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "streamlearn.cli.main",
+        "run",
+        f"{HERE / 'crash_pipeline.py'}:pipeline",
+        "--name",
+        name,
+        "-b",
+        kafka.bootstrap_servers,
+        "-X",
+        "session.timeout.ms=6000",
+        "-X",
+        "heartbeat.interval.ms=500",
+        "-X",
+        "fetch.queue.backoff.ms=10",
+        "--commit-interval",
+        "0.2",
+        *extra,
+    ]
 
 
 def offline(values):
@@ -96,11 +111,16 @@ def test_sigkill_then_restart_is_exact(kafka, topic_factory, monkeypatch, delive
 
     # the stream arrives over ~6 s, so the pipeline is killed in the middle of it
     produce(kafka, src, values[:1000])
-    feeder = threading.Thread(target=lambda: [
-        (produce(kafka, src, values[i:i + 1000]), time.sleep(0.2)) for i in range(1000, N, 1000)])
+    feeder = threading.Thread(
+        target=lambda: [
+            (produce(kafka, src, values[i : i + 1000]), time.sleep(0.2))
+            for i in range(1000, N, 1000)
+        ]
+    )
     mode = ("--delivery", delivery)
-    victim = subprocess.Popen(cli(kafka, name, *mode), env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE)
+    victim = subprocess.Popen(
+        cli(kafka, name, *mode), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     feeder.start()
     seen = wait_for_outputs(kafka, out, 6000)
     # a fast pipeline can read 6000 waiting records between two commits: kill it only
@@ -112,8 +132,12 @@ def test_sigkill_then_restart_is_exact(kafka, topic_factory, monkeypatch, delive
     assert 6000 <= seen < N, f"kill came too late or too early ({seen} outputs)"
 
     restarted = time.monotonic()
-    done = subprocess.run(cli(kafka, name, *mode, "--idle-timeout", "4", "--json"), env=env,
-                          capture_output=True, timeout=180)
+    done = subprocess.run(
+        cli(kafka, name, *mode, "--idle-timeout", "4", "--json"),
+        env=env,
+        capture_output=True,
+        timeout=180,
+    )
     took = time.monotonic() - restarted
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     # the rest of the stream is waiting, then 4 s idle: no 30 s state-read timeout

@@ -33,24 +33,46 @@ N, M = 3000, 400
 
 
 def cli(kafka, name, *extra):
-    return [sys.executable, "-m", "streamlearn.cli.main", "run",
-            f"{HERE / 'crash_s4_pipeline.py'}:pipeline", "--name", name,
-            "-b", kafka.bootstrap_servers, "-X", "session.timeout.ms=6000",
-            "-X", "heartbeat.interval.ms=500", "-X", "fetch.queue.backoff.ms=10",
-            "--commit-interval", "0.2", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "streamlearn.cli.main",
+        "run",
+        f"{HERE / 'crash_s4_pipeline.py'}:pipeline",
+        "--name",
+        name,
+        "-b",
+        kafka.bootstrap_servers,
+        "-X",
+        "session.timeout.ms=6000",
+        "-X",
+        "heartbeat.interval.ms=500",
+        "-X",
+        "fetch.queue.backoff.ms=10",
+        "--commit-interval",
+        "0.2",
+        *extra,
+    ]
 
 
 def finish(kafka, name, env):
-    done = subprocess.run(cli(kafka, name, "--idle-timeout", "4", "--json"), env=env,
-                          capture_output=True, timeout=180)
+    done = subprocess.run(
+        cli(kafka, name, "--idle-timeout", "4", "--json"), env=env, capture_output=True, timeout=180
+    )
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     return json.loads(done.stdout.decode().strip().splitlines()[-1])
 
 
 def events(X, start):
-    return [orjson.dumps({"event_id": f"e{start + i}",
-                          **{f: float(v) for f, v in zip(FEATURES, row, strict=True)}})
-            for i, row in enumerate(X)]
+    return [
+        orjson.dumps(
+            {
+                "event_id": f"e{start + i}",
+                **{f: float(v) for f, v in zip(FEATURES, row, strict=True)},
+            }
+        )
+        for i, row in enumerate(X)
+    ]
 
 
 def test_sigkill_while_learning_then_restart_is_exact(kafka, topic_factory, monkeypatch):
@@ -67,12 +89,19 @@ def test_sigkill_while_learning_then_restart_is_exact(kafka, topic_factory, monk
     env = dict(os.environ)
 
     produce(kafka, ev, events(X[:N], 0), keys=[f"e{i}".encode() for i in range(N)])
-    victim = subprocess.Popen(cli(kafka, name), env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE)
+    victim = subprocess.Popen(
+        cli(kafka, name), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     assert wait_for_outputs(kafka, out, N) >= N  # every event predicted, none labelled
-    feeder = threading.Thread(target=lambda: [
-        (produce(kafka, lab, label_values[i:i + 100], keys=label_keys[i:i + 100]),
-         time.sleep(0.1)) for i in range(0, N, 100)])
+    feeder = threading.Thread(
+        target=lambda: [
+            (
+                produce(kafka, lab, label_values[i : i + 100], keys=label_keys[i : i + 100]),
+                time.sleep(0.1),
+            )
+            for i in range(0, N, 100)
+        ]
+    )
     feeder.start()
     time.sleep(1.5)
     victim.send_signal(signal.SIGKILL)

@@ -25,14 +25,17 @@ pytestmark = pytest.mark.broker
 
 def points(n: int) -> list[bytes]:
     rng = np.random.default_rng(5)
-    pts = np.array([[0.0, 0.0], [9.0, 9.0]])[rng.integers(0, 2, n)] + rng.normal(0, .3, (n, 2))
+    pts = np.array([[0.0, 0.0], [9.0, 9.0]])[rng.integers(0, 2, n)] + rng.normal(0, 0.3, (n, 2))
     return [orjson.dumps({"a": a, "b": b}) for a, b in pts.tolist()]
 
 
 def pipeline(src: str, out: str) -> sl.Pipeline:
-    return (sl.read.from_kafka(src) | sl.decode.json({"a": "float", "b": "float"})
-            | sl.ml.sequential_k_means(["a", "b"], k=2, buffer_size=100, name="km")
-            | sl.write.to_kafka(out))
+    return (
+        sl.read.from_kafka(src)
+        | sl.decode.json({"a": "float", "b": "float"})
+        | sl.ml.sequential_k_means(["a", "b"], k=2, buffer_size=100, name="km")
+        | sl.write.to_kafka(out)
+    )
 
 
 def test_reports_reach_the_metrics_topic_and_merge(kafka, topic_factory):
@@ -69,14 +72,23 @@ def test_prometheus_scrapes_the_run(kafka, topic_factory, tmp_path):
     (tmp_path / "prometheus.yml").write_text(
         "global: {scrape_interval: 1s}\n"
         "scrape_configs:\n"
-        f"  - job_name: sl\n    static_configs: [{{targets: ['127.0.0.1:{metrics_port}']}}]\n")
+        f"  - job_name: sl\n    static_configs: [{{targets: ['127.0.0.1:{metrics_port}']}}]\n"
+    )
     prom = subprocess.Popen(
-        ["prometheus", f"--config.file={tmp_path / 'prometheus.yml'}",
-         f"--storage.tsdb.path={tmp_path / 'data'}",
-         f"--web.listen-address=127.0.0.1:{prom_port}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    runner = sl.Runner(pipeline(src, out), kafka=kafka,
-                       options=sl.RunOptions(name=f"p-{src}", metrics_port=metrics_port))
+        [
+            "prometheus",
+            f"--config.file={tmp_path / 'prometheus.yml'}",
+            f"--storage.tsdb.path={tmp_path / 'data'}",
+            f"--web.listen-address=127.0.0.1:{prom_port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    runner = sl.Runner(
+        pipeline(src, out),
+        kafka=kafka,
+        options=sl.RunOptions(name=f"p-{src}", metrics_port=metrics_port),
+    )
     worker = threading.Thread(target=runner.run)
     worker.start()
     try:

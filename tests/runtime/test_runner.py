@@ -15,8 +15,10 @@ pytestmark = pytest.mark.broker
 
 
 def records(n: int, start: int = 0) -> list[bytes]:
-    return [orjson.dumps({"x": float(i), "tag": "even" if i % 2 == 0 else "odd"})
-            for i in range(start, start + n)]
+    return [
+        orjson.dumps({"x": float(i), "tag": "even" if i % 2 == 0 else "odd"})
+        for i in range(start, start + n)
+    ]
 
 
 def test_decode_filter_write_with_ids_and_dead_letters(kafka, topic_factory):
@@ -26,8 +28,12 @@ def test_decode_filter_write_with_ids_and_dead_letters(kafka, topic_factory):
     values[20] = b""
     values[30] = b'{"x": "not a number", "tag": "odd"}'
     produce(kafka, src, values)
-    p = (sl.read.from_kafka(src) | sl.decode.json({"x": "float", "tag": "string"})
-         | sl.filter(pl.col("tag") == "even") | sl.write.to_kafka(out))
+    p = (
+        sl.read.from_kafka(src)
+        | sl.decode.json({"x": "float", "tag": "string"})
+        | sl.filter(pl.col("tag") == "even")
+        | sl.write.to_kafka(out)
+    )
     stats = sl.run(p, kafka=kafka, name=f"t-{src}", max_records=500)
     assert stats.records_in == 500
     assert stats.dead_lettered == 3
@@ -54,9 +60,9 @@ def test_restart_resumes_state_and_matches_offline(kafka, topic_factory):
     pts = centers[rng.integers(0, 3, 4000)] + rng.normal(0, 0.5, (4000, 2))
     values = [orjson.dumps({"a": a, "b": b}) for a, b in pts.tolist()]
     produce(kafka, src, values)
-    ops = (sl.decode.json({"a": "float", "b": "float"})
-           | sl.ml.sequential_k_means(["a", "b"], k=3, buffer_size=500, update_every=50,
-                                      name="km"))
+    ops = sl.decode.json({"a": "float", "b": "float"}) | sl.ml.sequential_k_means(
+        ["a", "b"], k=3, buffer_size=500, update_every=50, name="km"
+    )
     p = sl.read.from_kafka(src) | ops | sl.write.to_kafka(out)
     name = f"t-{src}"
     first = sl.run(p, kafka=kafka, name=name, max_records=2500)

@@ -42,9 +42,12 @@ def test_misspelled_input_is_a_one_line_error_naming_similar_topics(kafka, topic
 def test_created_topics_get_the_partitions_and_config_asked_for(kafka, topic_factory):
     src = topic_factory(partitions=3)
     out2, same, dlq, state = _name("out"), _name("same"), _name("dlq"), _name("st")
-    done = provision(kafka, inputs=[src],
-                     outputs={out2: TopicSpec(2), same: TopicSpec(), dlq: TopicSpec(1)},
-                     state_topic=state)
+    done = provision(
+        kafka,
+        inputs=[src],
+        outputs={out2: TopicSpec(2), same: TopicSpec(), dlq: TopicSpec(1)},
+        state_topic=state,
+    )
     assert done.partitions == {src: 3}
     assert set(done.created) == {out2, same, dlq, state}
     counts = topic_partitions(kafka)

@@ -16,9 +16,13 @@ from tests.kafka_helpers import consume_all, produce
 
 pytestmark = pytest.mark.broker
 
-MALFORMED = [b'{"time": "2026-01-01T00:00:00", "sym": "X", "bid": 1.0', b"\x00\xffjunk",
-             b'{"time": "2026-01-01T00:00:00", "sym": "X", "bid": "high", "ask": 1.0}', b"",
-             b'{"time": "2026-01-01T00:00:00", "sym": "X", "bid": NaN, "ask": 1.0}']
+MALFORMED = [
+    b'{"time": "2026-01-01T00:00:00", "sym": "X", "bid": 1.0',
+    b"\x00\xffjunk",
+    b'{"time": "2026-01-01T00:00:00", "sym": "X", "bid": "high", "ask": 1.0}',
+    b"",
+    b'{"time": "2026-01-01T00:00:00", "sym": "X", "bid": NaN, "ask": 1.0}',
+]
 
 
 def stream(n: int, seed: int) -> list[bytes]:
@@ -43,8 +47,7 @@ def test_s1_end_to_end_with_restart(kafka, topic_factory):
     stats = sl.run(pipeline, kafka=kafka, name=name, max_records=12_000)
     assert stats.records_in == 12_000
     assert stats.dead_lettered == len(range(997, 12_000, 1999))
-    assert stats.records_in == (stats.records_out + stats.records_filtered
-                                + stats.dead_lettered)
+    assert stats.records_in == (stats.records_out + stats.records_filtered + stats.dead_lettered)
     model = stats.metrics["kmeans[0]"]
     found = np.array(sorted(model["centroids"]))
     expected = np.array(sorted(TRADE_CENTERS.tolist()))

@@ -35,8 +35,14 @@ def arrival_order(X, y, passes, seed):
             event = {"event_id": eid, **{f"f{j}": float(v) for j, v in enumerate(X[i])}}
             slots.append((t, "events", eid.encode(), orjson.dumps(event)))
             delay = rng.integers(0, 201)
-            slots.append((t + delay + 0.5, "labels", eid.encode(),
-                          orjson.dumps({"event_id": eid, "y": int(y[i])})))
+            slots.append(
+                (
+                    t + delay + 0.5,
+                    "labels",
+                    eid.encode(),
+                    orjson.dumps({"event_id": eid, "y": int(y[i])}),
+                )
+            )
             t += 1
     slots.sort(key=lambda s: s[0])
     return slots
@@ -49,7 +55,7 @@ def live_feed(kafka, runner, slots, topics, chunk=25, pause=0.03):
         time.sleep(0.05)
     producer = Producer(kafka.producer_config(**{"linger.ms": 0}))
     for start in range(0, len(slots), chunk):
-        for _, kind, key, value in slots[start:start + chunk]:
+        for _, kind, key, value in slots[start : start + chunk]:
             producer.produce(topics[kind], value, key)
         producer.flush(10)
         time.sleep(pause)
@@ -59,18 +65,26 @@ def run_s4(kafka, topic_factory, X, y, passes=4):
     events, labels, out = topic_factory(), topic_factory(), topic_factory()
     slots = arrival_order(X, y, passes, seed=5)
     feats = [f"f{j}" for j in range(X.shape[1])]
-    p = (sl.read.from_kafka(events)
-         | sl.decode.json({"event_id": "string", **dict.fromkeys(feats, "float")})
-         | sl.ml.standard_scaler(feats)
-         | sl.ml.online_classifier(feats, id="event_id",
-                                   model=sl.ml.PassiveAggressive(C=0.1, multiclass="multiclass"),
-                                   feedback=sl.read.from_kafka(labels),
-                                   label="y", name="pa")
-         | sl.write.to_kafka(out, columns=["event_id", "prediction", "model_updates"]))
-    runner = sl.Runner(p, kafka=kafka, options=sl.RunOptions(
-        name=f"s4-{events}", max_records=2 * passes * len(X)))
-    feeder = threading.Thread(target=live_feed, args=(kafka, runner, slots,
-                                                      {"events": events, "labels": labels}))
+    p = (
+        sl.read.from_kafka(events)
+        | sl.decode.json({"event_id": "string", **dict.fromkeys(feats, "float")})
+        | sl.ml.standard_scaler(feats)
+        | sl.ml.online_classifier(
+            feats,
+            id="event_id",
+            model=sl.ml.PassiveAggressive(C=0.1, multiclass="multiclass"),
+            feedback=sl.read.from_kafka(labels),
+            label="y",
+            name="pa",
+        )
+        | sl.write.to_kafka(out, columns=["event_id", "prediction", "model_updates"])
+    )
+    runner = sl.Runner(
+        p, kafka=kafka, options=sl.RunOptions(name=f"s4-{events}", max_records=2 * passes * len(X))
+    )
+    feeder = threading.Thread(
+        target=live_feed, args=(kafka, runner, slots, {"events": events, "labels": labels})
+    )
     feeder.start()
     stats = runner.run()
     feeder.join()
@@ -99,8 +113,12 @@ def test_breast_cancer_binary(kafka, topic_factory):
 
 def test_events_and_labels_must_be_co_partitioned(kafka, topic_factory):
     events, labels = topic_factory(partitions=2), topic_factory(partitions=1)
-    p = (sl.read.from_kafka(events) | sl.decode.json({"event_id": "string", "x": "float"})
-         | sl.ml.online_classifier(["x"], model=sl.ml.PassiveAggressive(),
-                                   feedback=sl.read.from_kafka(labels)))
+    p = (
+        sl.read.from_kafka(events)
+        | sl.decode.json({"event_id": "string", "x": "float"})
+        | sl.ml.online_classifier(
+            ["x"], model=sl.ml.PassiveAggressive(), feedback=sl.read.from_kafka(labels)
+        )
+    )
     with pytest.raises(ConfigError, match="co-partitioned"):
         sl.run(p, kafka=kafka, name=f"s4-{events}", max_records=1)

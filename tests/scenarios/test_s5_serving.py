@@ -46,7 +46,7 @@ class Feeder(threading.Thread):
             if self.sent >= self.gate:
                 time.sleep(0.01)
                 continue
-            for v in values[self.sent:self.sent + 40]:
+            for v in values[self.sent : self.sent + 40]:
                 i = orjson.loads(v)["id"]
                 producer.produce(self.topic, v, str(i).encode())
             self.sent = min(self.sent + 40, len(values))
@@ -69,15 +69,29 @@ def test_s5_push_swap_rollback_expiry(kafka, topic_factory):
     reg = sl.registry.Registry(kafka, topic=control, artifact_topic=artifacts)
     m1, m2 = trained(50, 3), trained(120, 4, seed=1)
     train = houses(4000, seed=123)
-    v1 = reg.push(m1, name="house-price", alias="champion", signature=FEATURES,
-                  profile=train.select(FEATURES), metadata={"trainer": "test"})
+    v1 = reg.push(
+        m1,
+        name="house-price",
+        alias="champion",
+        signature=FEATURES,
+        profile=train.select(FEATURES),
+        metadata={"trainer": "test"},
+    )
     assert v1.version == 1 and "inline" in v1.artifact
     assert v1.profile["features"]["area"]["min"] >= 30
     stream = houses(12_000, seed=7)
-    pipeline = (sl.read.from_kafka(src) | sl.decode.json(SCHEMA)
-                | sl.ml.predict("house-price", features=FEATURES, output="price",
-                                topic=control, artifact_topic=artifacts)
-                | sl.write.to_kafka(out, partitions=1))
+    pipeline = (
+        sl.read.from_kafka(src)
+        | sl.decode.json(SCHEMA)
+        | sl.ml.predict(
+            "house-price",
+            features=FEATURES,
+            output="price",
+            topic=control,
+            artifact_topic=artifacts,
+        )
+        | sl.write.to_kafka(out, partitions=1)
+    )
     runner = sl.Runner(pipeline, kafka=kafka, options=sl.RunOptions(name=name))
     worker = threading.Thread(target=runner.run)
     feeder = Feeder(kafka, src, stream)
@@ -109,9 +123,10 @@ def test_s5_push_swap_rollback_expiry(kafka, topic_factory):
     n_out = runner.stats.records_out
     priced = consume_all(kafka, out, expected=n_out)
     dead = consume_all(kafka, f"{name}.dlq", expected=runner.stats.dead_lettered)
-    ids = [dict(m.headers())["sl-id"] for m in priced] + \
-        [f"{src}/{i['partition']}/{i['offset']}".encode()
-         for i in map(dead_letter_info, (m.headers() for m in dead))]
+    ids = [dict(m.headers())["sl-id"] for m in priced] + [
+        f"{src}/{i['partition']}/{i['offset']}".encode()
+        for i in map(dead_letter_info, (m.headers() for m in dead))
+    ]
     assert len(ids) == len(set(ids)) == len(stream)  # nothing missing, nothing doubled
     assert {dead_letter_info(m.headers())["error"] for m in dead} == {"no model"}
     assert len(dead) > 0
@@ -128,8 +143,9 @@ def test_s5_push_swap_rollback_expiry(kafka, topic_factory):
     seq: dict[int, list[tuple[int, int]]] = {}
     for m in priced:
         part, off = dict(m.headers())["sl-id"].decode().rsplit("/", 2)[1:]
-        seq.setdefault(int(part), []).append((int(off), by_id[orjson.loads(m.value())["id"]]
-                                               ["model_version"]))
+        seq.setdefault(int(part), []).append(
+            (int(off), by_id[orjson.loads(m.value())["id"]]["model_version"])
+        )
     last_priced = {}
     for part, items in seq.items():
         items.sort()

@@ -20,18 +20,27 @@ def houses(n: int, seed: int = 0) -> pl.DataFrame:
     area = np.round(rng.uniform(30, 250, n), 1)
     age = rng.integers(0, 100, n).astype(float)
     distance = np.round(rng.uniform(0.5, 40, n), 2)
-    price = (60 + 25 * rooms + 2.2 * area - 0.8 * age - 4 * np.sqrt(distance) * 3
-             + rng.normal(0, 10, n))
-    return pl.DataFrame({"id": np.arange(n), "rooms": rooms, "area": area, "age": age,
-                         "distance": distance, "price": price})
+    price = (
+        60 + 25 * rooms + 2.2 * area - 0.8 * age - 4 * np.sqrt(distance) * 3 + rng.normal(0, 10, n)
+    )
+    return pl.DataFrame(
+        {
+            "id": np.arange(n),
+            "rooms": rooms,
+            "area": area,
+            "age": age,
+            "distance": distance,
+            "price": price,
+        }
+    )
 
 
 @functools.cache
-def trained(n_estimators: int = 50, max_depth: int = 3, seed: int = 0
-            ) -> GradientBoostingRegressor:
+def trained(n_estimators: int = 50, max_depth: int = 3, seed: int = 0) -> GradientBoostingRegressor:
     df = houses(4000, seed=123)
-    model = GradientBoostingRegressor(n_estimators=n_estimators, max_depth=max_depth,
-                                      random_state=seed)
+    model = GradientBoostingRegressor(
+        n_estimators=n_estimators, max_depth=max_depth, random_state=seed
+    )
     return model.fit(df.select(FEATURES).to_numpy(), df["price"].to_numpy())
 
 
@@ -54,8 +63,9 @@ def linear_onnx(weights, *, input_names=None, padding_mb: float = 0.0) -> bytes:
     w = np.asarray(weights, dtype=np.float32).reshape(-1, 1)
     nodes, inits = [], [numpy_helper.from_array(w, "W")]
     if input_names:
-        inputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["N", 1])
-                  for n in input_names]
+        inputs = [
+            helper.make_tensor_value_info(n, TensorProto.FLOAT, ["N", 1]) for n in input_names
+        ]
         nodes.append(helper.make_node("Concat", list(input_names), ["X"], axis=1))
     else:
         inputs = [helper.make_tensor_value_info("X", TensorProto.FLOAT, ["N", len(w)])]
@@ -63,16 +73,24 @@ def linear_onnx(weights, *, input_names=None, padding_mb: float = 0.0) -> bytes:
     last = "Y0"
     if padding_mb:
         big = np.random.default_rng(0).random(int(padding_mb * 2**20 / 4), dtype=np.float32)
-        inits += [numpy_helper.from_array(big, "BIG"),
-                  numpy_helper.from_array(np.zeros(1, np.float32), "ZERO")]
-        nodes += [helper.make_node("ReduceSum", ["BIG"], ["S"], keepdims=1),
-                  helper.make_node("Mul", ["S", "ZERO"], ["Z"]),
-                  helper.make_node("Add", ["Y0", "Z"], ["Y1"])]
+        inits += [
+            numpy_helper.from_array(big, "BIG"),
+            numpy_helper.from_array(np.zeros(1, np.float32), "ZERO"),
+        ]
+        nodes += [
+            helper.make_node("ReduceSum", ["BIG"], ["S"], keepdims=1),
+            helper.make_node("Mul", ["S", "ZERO"], ["Z"]),
+            helper.make_node("Add", ["Y0", "Z"], ["Y1"]),
+        ]
         last = "Y1"
     nodes.append(helper.make_node("Identity", [last], ["variable"]))
-    graph = helper.make_graph(nodes, "linear", inputs,
-                              [helper.make_tensor_value_info("variable", TensorProto.FLOAT,
-                                                             ["N", 1])], inits)
+    graph = helper.make_graph(
+        nodes,
+        "linear",
+        inputs,
+        [helper.make_tensor_value_info("variable", TensorProto.FLOAT, ["N", 1])],
+        inits,
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     return model.SerializeToString()

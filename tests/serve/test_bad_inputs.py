@@ -30,10 +30,16 @@ pytestmark = pytest.mark.broker
 
 
 def crafted(name, version, data, *, sha=None, artifact=None):
-    return ModelVersion(name=name, version=version, format="onnx",
-                        sha256=sha or sha256_hex(data), size=len(data),
-                        signature=Signature.of(FEATURES), created_at=time.time(),
-                        artifact=artifact or {"inline": base64.b64encode(data).decode()})
+    return ModelVersion(
+        name=name,
+        version=version,
+        format="onnx",
+        sha256=sha or sha256_hex(data),
+        size=len(data),
+        signature=Signature.of(FEATURES),
+        created_at=time.time(),
+        artifact=artifact or {"inline": base64.b64encode(data).decode()},
+    )
 
 
 def test_bad_models_and_records_leave_the_running_version_scoring(kafka, topic_factory):
@@ -42,9 +48,12 @@ def test_bad_models_and_records_leave_the_running_version_scoring(kafka, topic_f
     reg = sl.registry.Registry(kafka, topic=control, artifact_topic=arts)
     good = trained(50, 3)
     reg.push(good, name="hp", alias="champion", signature=FEATURES)
-    pipeline = (sl.read.from_kafka(src) | sl.decode.json(SCHEMA)
-                | sl.ml.predict("hp", output="price", topic=control, artifact_topic=arts)
-                | sl.write.to_kafka(out, partitions=1))
+    pipeline = (
+        sl.read.from_kafka(src)
+        | sl.decode.json(SCHEMA)
+        | sl.ml.predict("hp", output="price", topic=control, artifact_topic=arts)
+        | sl.write.to_kafka(out, partitions=1)
+    )
     runner = sl.Runner(pipeline, kafka=kafka, options=sl.RunOptions(name=f"bad-{src}"))
     worker = threading.Thread(target=runner.run)
     worker.start()
@@ -54,8 +63,12 @@ def test_bad_models_and_records_leave_the_running_version_scoring(kafka, topic_f
 
     def feed(n):  # some records, then wait until they are through
         nonlocal sent
-        produce(kafka, src, values[sent:sent + n],
-                keys=[str(i).encode() for i in range(sent, sent + n)])
+        produce(
+            kafka,
+            src,
+            values[sent : sent + n],
+            keys=[str(i).encode() for i in range(sent, sent + n)],
+        )
         sent += n
         deadline = time.monotonic() + 60
         while runner.stats.records_out + runner.stats.dead_lettered < sent:
@@ -76,8 +89,7 @@ def test_bad_models_and_records_leave_the_running_version_scoring(kafka, topic_f
         point(2)
         feed(400)
         # 2. a wrong digest on a chunked artifact (the chunks themselves intact)
-        art, chunks = plan_artifact("hp", 3, onnx_ok, topic=arts, inline_max=64,
-                                    chunk_bytes=100)
+        art, chunks = plan_artifact("hp", 3, onnx_ok, topic=arts, inline_max=64, chunk_bytes=100)
         produce(kafka, arts, [v for _, v in chunks], keys=[k for k, _ in chunks])
         reg.publish(*crafted("hp", 3, onnx_ok, sha="0" * 64, artifact=art).to_record())
         point(3)
@@ -87,21 +99,28 @@ def test_bad_models_and_records_leave_the_running_version_scoring(kafka, topic_f
         risky.fit(stream.select(FEATURES).to_numpy(), stream["price"].to_numpy())
         with pytest.raises(ModelLoadError, match="untrusted types"):
             reg.push(risky, name="hp", format="skops", signature=FEATURES)
-        reg.push(sio.dumps(risky), name="hp", format="skops", signature=FEATURES,
-                 alias="champion", check=False)
+        reg.push(
+            sio.dumps(risky),
+            name="hp",
+            format="skops",
+            signature=FEATURES,
+            alias="champion",
+            check=False,
+        )
         feed(400)
         # 4. ONNX input names that are not the signature's features
         wrong = linear_onnx([1, 2, 3, 4], input_names=["a", "b", "c", "d"])
         with pytest.raises(ModelLoadError, match="do not match"):
             reg.push(wrong, name="hp", format="onnx", signature=FEATURES)
-        reg.push(wrong, name="hp", format="onnx", signature=FEATURES, alias="champion",
-                 check=False)
+        reg.push(wrong, name="hp", format="onnx", signature=FEATURES, alias="champion", check=False)
         feed(400)
         # 5. control records that are not valid
         reg.publish(b"version/hp/9", b"{not json")
         reg.publish(b"alias/hp/champion", orjson.dumps({"type": "alias", "name": "hp"}))
-        reg.publish(b"version/hp/10", orjson.dumps({"type": "version", "name": "hp",
-                                                    "version": 10, "format": "pmml"}))
+        reg.publish(
+            b"version/hp/10",
+            orjson.dumps({"type": "version", "name": "hp", "version": 10, "format": "pmml"}),
+        )
         feed(400)
         # 6. a 50 MB model: over a given limit it is refused before anything is written;
         # under the default limit it is chunked and, verified, takes over
@@ -142,5 +161,7 @@ def test_invalid_records_are_one_line_errors():
     with pytest.raises(RecordError, match="unknown format 'pmml'"):
         from streamlearn.registry.records import parse_record
 
-        parse_record(b"version/hp/1", orjson.dumps({
-            "type": "version", "name": "hp", "version": 1, "format": "pmml"}))
+        parse_record(
+            b"version/hp/1",
+            orjson.dumps({"type": "version", "name": "hp", "version": 1, "format": "pmml"}),
+        )

@@ -28,8 +28,7 @@ def pg_dsn() -> str:
     try:
         psycopg.connect(PG_DSN).close()
     except psycopg.OperationalError as exc:
-        _unavailable(f"PostgreSQL not reachable at 127.0.0.1:5432 ({exc}); "
-                     f"run .ci/services.sh")
+        _unavailable(f"PostgreSQL not reachable at 127.0.0.1:5432 ({exc}); run .ci/services.sh")
     return PG_DSN
 
 

@@ -41,20 +41,27 @@ class KillAfterFlush(SinkOperator):
 
     def open(self, ctx: sl.Context) -> Sink:
         assert self.inner is not None
-        return _KillAfterFlush(self.inner.open(ctx), int(os.environ.get("SINK_KILL_AT_FLUSH",
-                                                                        "0")))
+        return _KillAfterFlush(self.inner.open(ctx), int(os.environ.get("SINK_KILL_AT_FLUSH", "0")))
 
 
 def pipeline() -> sl.Pipeline:
     env = os.environ
     if env["SINK_KIND"] == "postgres":
-        sink: SinkOperator = sl.write.to_postgres(env["SINK_TABLE"], dsn=env["SINK_DSN"],
-                                                  create=True, retry_for=60)
+        sink: SinkOperator = sl.write.to_postgres(
+            env["SINK_TABLE"], dsn=env["SINK_DSN"], create=True, retry_for=60
+        )
         schema = {"a": "float", "n": "int", "s": "string"}
     else:
-        sink = sl.write.to_influxdb("reading", url=env["SINK_URL"], database=env["SINK_DB"],
-                                    tags=["site"], fields=["prediction", "Temperature"])
+        sink = sl.write.to_influxdb(
+            "reading",
+            url=env["SINK_URL"],
+            database=env["SINK_DB"],
+            tags=["site"],
+            fields=["prediction", "Temperature"],
+        )
         schema = {"site": "string", "prediction": "int", "Temperature": "float"}
-    return (sl.read.from_kafka(env["SINK_SRC"], max_batch=int(env.get("SINK_BATCH", "500")))
-            | sl.decode.json(schema)
-            | KillAfterFlush(inner=sink, name="db"))
+    return (
+        sl.read.from_kafka(env["SINK_SRC"], max_batch=int(env.get("SINK_BATCH", "500")))
+        | sl.decode.json(schema)
+        | KillAfterFlush(inner=sink, name="db")
+    )

@@ -46,6 +46,8 @@ class ToFile(SinkOperator):
 
 
 def pipeline() -> sl.Pipeline:
-    return (sl.read.from_kafka(os.environ["SINK_SRC"], max_batch=200)
-            | sl.decode.json({"a": "float"})
-            | ToFile(path=os.environ["SINK_FILE"], name="file"))
+    return (
+        sl.read.from_kafka(os.environ["SINK_SRC"], max_batch=200)
+        | sl.decode.json({"a": "float"})
+        | ToFile(path=os.environ["SINK_FILE"], name="file")
+    )

@@ -45,15 +45,19 @@ class Influxd:
             f'[meta]\n  dir = "{d}/meta"\n'
             f'[data]\n  dir = "{d}/data"\n  wal-dir = "{d}/wal"\n  query-log-enabled = false\n'
             f'[http]\n  bind-address = "127.0.0.1:{self.port}"\n  log-enabled = false\n'
-            f'[monitor]\n  store-enabled = false\n'
-            f'[continuous_queries]\n  enabled = false\n')
+            f"[monitor]\n  store-enabled = false\n"
+            f"[continuous_queries]\n  enabled = false\n"
+        )
         self.log = open(d / "influxd.log", "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen([exe, "-config", str(conf)], stdout=self.log,
-                                     stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [exe, "-config", str(conf)], stdout=self.log, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), \
-                    urllib.request.urlopen(f"{self.url}/ping", timeout=1) as r:
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"{self.url}/ping", timeout=1) as r,
+            ):
                 if r.status == 204:
                     return self
             if self.proc.poll() is not None:
@@ -64,8 +68,9 @@ class Influxd:
 
     def query(self, q: str, db: str | None = None) -> dict:
         params = {"q": q, **({"db": db} if db else {})}
-        req = urllib.request.Request(f"{self.url}/query",
-                                     data=urllib.parse.urlencode(params).encode())
+        req = urllib.request.Request(
+            f"{self.url}/query", data=urllib.parse.urlencode(params).encode()
+        )
         with urllib.request.urlopen(req, timeout=30) as r:
             return orjson.loads(r.read())
 

@@ -24,10 +24,17 @@ HERE = Path(__file__).parent
 
 def test_line_protocol_escapes_and_types():
     spec = sl.write.to_influxdb("my meas,x", database="d", tags=["site", "k"], time="t")
-    df = pl.DataFrame({"site": ["a b,c=d", "", None], "k": ["1", "2", "3"],
-                       "f": [1.5, float("nan"), None], "i": [7, None, None],
-                       "b": [True, False, None], "s": ['q"\\', None, None],
-                       "t": [1, 2, 3]})
+    df = pl.DataFrame(
+        {
+            "site": ["a b,c=d", "", None],
+            "k": ["1", "2", "3"],
+            "f": [1.5, float("nan"), None],
+            "i": [7, None, None],
+            "b": [True, False, None],
+            "s": ['q"\\', None, None],
+            "t": [1, 2, 3],
+        }
+    )
     assert spec.lines(sl.Batch.from_frame(df)).split("\n") == [
         'my\\ meas\\,x,k=1,site=a\\ b\\,c\\=d f=1.5,i=7i,b=true,s="q\\"\\\\" 1',
         "my\\ meas\\,x,k=2 b=false 2",  # NaN and nulls left out, empty tag left out
@@ -35,34 +42,42 @@ def test_line_protocol_escapes_and_types():
 
 
 def test_endpoints_for_1x_and_2x():
-    one = sl.write.to_influxdb("m", url="http://h:8086/", database="db", precision="us",
-                             time="t")
+    one = sl.write.to_influxdb("m", url="http://h:8086/", database="db", precision="us", time="t")
     assert one.endpoint() == ("http://h:8086/write?db=db&precision=u", {})
-    two = sl.write.to_influxdb("m", url="http://h:8086", bucket="b", org="o", token="s3cr3t-t0k",
-                             time="t")
-    assert two.endpoint() == ("http://h:8086/api/v2/write?bucket=b&org=o&precision=ms",
-                              {"Authorization": "Token s3cr3t-t0k"})
+    two = sl.write.to_influxdb(
+        "m", url="http://h:8086", bucket="b", org="o", token="s3cr3t-t0k", time="t"
+    )
+    assert two.endpoint() == (
+        "http://h:8086/api/v2/write?bucket=b&org=o&precision=ms",
+        {"Authorization": "Token s3cr3t-t0k"},
+    )
     assert "s3cr3t" not in repr(two)
     with pytest.raises(sl.ConfigError, match=r"database= .* or bucket="):
         sl.write.to_influxdb("m")
 
 
 def series(influxd, db: str) -> list[list]:
-    out = influxd.query('SELECT "prediction", "Temperature", "site" FROM "reading" '
-                        "ORDER BY time", db=db)
+    out = influxd.query(
+        'SELECT "prediction", "Temperature", "site" FROM "reading" ORDER BY time', db=db
+    )
     return out["results"][0].get("series", [{}])[0].get("values", [])
 
 
 def frame(n: int) -> pl.DataFrame:
-    return pl.DataFrame({"site": [f"s {i % 3}" for i in range(n)],
-                         "prediction": [i % 4 for i in range(n)],
-                         "Temperature": [20 + i / 10 for i in range(n)],
-                         "at": [1_700_000_000_000 + i for i in range(n)]})
+    return pl.DataFrame(
+        {
+            "site": [f"s {i % 3}" for i in range(n)],
+            "prediction": [i % 4 for i in range(n)],
+            "Temperature": [20 + i / 10 for i in range(n)],
+            "at": [1_700_000_000_000 + i for i in range(n)],
+        }
+    )
 
 
 def test_points_are_written_and_a_replay_overwrites(influxd, influx_db):
-    spec = sl.write.to_influxdb("reading", url=influxd.url, database=influx_db,
-                                tags=["site"], time="at")
+    spec = sl.write.to_influxdb(
+        "reading", url=influxd.url, database=influx_db, tags=["site"], time="at"
+    )
     batch = sl.Batch.from_frame(frame(1000))
     for _ in range(2):  # a second run writing the same rows again
         sink = spec.open(sl.Context())
@@ -76,9 +91,14 @@ def test_points_are_written_and_a_replay_overwrites(influxd, influx_db):
 def test_server_away_during_a_flush_is_retried(influxd, influx_db):
     with TcpProxy(influxd.port) as proxy:
         proxy.cut()
-        spec = sl.write.to_influxdb("reading", url=f"http://127.0.0.1:{proxy.port}",
-                                    database=influx_db, tags=["site"], time="at",
-                                    retry_for=30)
+        spec = sl.write.to_influxdb(
+            "reading",
+            url=f"http://127.0.0.1:{proxy.port}",
+            database=influx_db,
+            tags=["site"],
+            time="at",
+            retry_for=30,
+        )
         sink = spec.open(sl.Context())
         sink.write(sl.Batch.from_frame(frame(10)))
         threading.Timer(1.5, proxy.restore).start()
@@ -87,8 +107,7 @@ def test_server_away_during_a_flush_is_retried(influxd, influx_db):
 
 
 def test_unknown_database_is_a_config_error(influxd):
-    sink = sl.write.to_influxdb("m", url=influxd.url, database="nope", time="t").open(
-        sl.Context())
+    sink = sl.write.to_influxdb("m", url=influxd.url, database="nope", time="t").open(sl.Context())
     sink.write(sl.Batch.from_frame(pl.DataFrame({"x": [1], "t": [1]})))
     with pytest.raises(sl.ConfigError, match="database not found"):
         sink.flush()
@@ -96,31 +115,55 @@ def test_unknown_database_is_a_config_error(influxd):
 
 @pytest.mark.broker
 def test_pipeline_killed_after_a_flush_and_replayed_writes_each_point_once(
-        kafka, topic_factory, influxd, influx_db):
+    kafka, topic_factory, influxd, influx_db
+):
     n = 3_000
     src = topic_factory()
-    rows = [{"site": f"s{i % 3}", "prediction": i % 4, "Temperature": 20 + i / 10}
-            for i in range(n)]
+    rows = [
+        {"site": f"s{i % 3}", "prediction": i % 4, "Temperature": 20 + i / 10} for i in range(n)
+    ]
     values = [orjson.dumps(r) for r in rows]
-    env = dict(os.environ, SINK_SRC=src, SINK_KIND="influx", SINK_URL=influxd.url,
-               SINK_DB=influx_db, SINK_BATCH="200")
-    cmd = [sys.executable, "-m", "streamlearn.cli.main", "run",
-           f"{HERE / 'db_sink_pipeline.py'}:pipeline", "--name", f"influx-{src}",
-           "-b", kafka.bootstrap_servers, "-X", "session.timeout.ms=2000",
-           "-X", "heartbeat.interval.ms=300", "--commit-interval", "0.2"]
+    env = dict(
+        os.environ,
+        SINK_SRC=src,
+        SINK_KIND="influx",
+        SINK_URL=influxd.url,
+        SINK_DB=influx_db,
+        SINK_BATCH="200",
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlearn.cli.main",
+        "run",
+        f"{HERE / 'db_sink_pipeline.py'}:pipeline",
+        "--name",
+        f"influx-{src}",
+        "-b",
+        kafka.bootstrap_servers,
+        "-X",
+        "session.timeout.ms=2000",
+        "-X",
+        "heartbeat.interval.ms=300",
+        "--commit-interval",
+        "0.2",
+    ]
     # the first half is flushed and committed; the flush of the second half kills the run
     produce(kafka, src, values[: n // 2])
-    victim = subprocess.Popen(cmd, env=dict(env, SINK_KILL_AT_FLUSH="2"),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    victim = subprocess.Popen(
+        cmd,
+        env=dict(env, SINK_KILL_AT_FLUSH="2"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 60
     while len(series(influxd, influx_db)) < n // 2 and time.monotonic() < deadline:
         time.sleep(0.1)
     time.sleep(1.0)  # past the commit that follows the first flush
-    produce(kafka, src, values[n // 2:])
+    produce(kafka, src, values[n // 2 :])
     assert victim.wait(60) == -9, victim.stderr.read().decode()[-2000:]
     assert n // 2 < len(series(influxd, influx_db)) <= n  # durable, offsets not committed
-    done = subprocess.run([*cmd, "--idle-timeout", "3"], env=env, capture_output=True,
-                          timeout=120)
+    done = subprocess.run([*cmd, "--idle-timeout", "3"], env=env, capture_output=True, timeout=120)
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     got = series(influxd, influx_db)
     # one point per record, with the record's values: nothing doubled, nothing missing

@@ -35,28 +35,47 @@ def sink_for(spec: sl.write.ToPostgres) -> PostgresSink:
 
 
 def test_types_round_trip_with_create(pg_dsn, pg_table):
-    df = pl.DataFrame({
-        "i": [1, None, -3], "f": [1.5, float("nan"), None],
-        "s": ['a,"b"\nc', "", None], "b": [True, False, None],
-        "ts": [datetime(2024, 1, 2, 3, 4, 5, 678901), None, datetime(2000, 1, 1)],
-        "d": [date(2024, 1, 2), None, date(1999, 12, 31)],
-        "raw": [b"\x00\xff", None, b""], "xs": [[1, 2], None, []],
-        "dur": [timedelta(seconds=1.5), None, timedelta(days=2)],
-    }).with_columns(tz=pl.col("ts").dt.replace_time_zone("UTC"))
+    df = pl.DataFrame(
+        {
+            "i": [1, None, -3],
+            "f": [1.5, float("nan"), None],
+            "s": ['a,"b"\nc', "", None],
+            "b": [True, False, None],
+            "ts": [datetime(2024, 1, 2, 3, 4, 5, 678901), None, datetime(2000, 1, 1)],
+            "d": [date(2024, 1, 2), None, date(1999, 12, 31)],
+            "raw": [b"\x00\xff", None, b""],
+            "xs": [[1, 2], None, []],
+            "dur": [timedelta(seconds=1.5), None, timedelta(days=2)],
+        }
+    ).with_columns(tz=pl.col("ts").dt.replace_time_zone("UTC"))
     sink = sink_for(sl.write.to_postgres(pg_table, dsn=pg_dsn, create=True))
     sink.write(sl.Batch.from_frame(df, topic="in", partition=2, first_offset=10))
     sink.flush()
     got = rows(pg_dsn, f"SELECT * FROM {pg_table} ORDER BY sl_id")
     assert [r[0] for r in got] == ["in/2/10", "in/2/11", "in/2/12"]
     first, second, _ = got
-    assert first[1:] == (1, 1.5, 'a,"b"\nc', True, datetime(2024, 1, 2, 3, 4, 5, 678901),
-                         date(2024, 1, 2), b"\x00\xff", [1, 2], timedelta(seconds=1.5),
-                         datetime(2024, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc))
+    assert first[1:] == (
+        1,
+        1.5,
+        'a,"b"\nc',
+        True,
+        datetime(2024, 1, 2, 3, 4, 5, 678901),
+        date(2024, 1, 2),
+        b"\x00\xff",
+        [1, 2],
+        timedelta(seconds=1.5),
+        datetime(2024, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc),
+    )
     assert second[1] is None and second[2] != second[2]  # NaN stays NaN, NULL stays NULL
     assert second[3] == "" and second[4] is False  # an empty string is not NULL
     assert all(v is None for v in second[5:])
-    types = dict(rows(pg_dsn, "SELECT column_name, data_type FROM information_schema.columns"
-                              f" WHERE table_name = '{pg_table}'"))
+    types = dict(
+        rows(
+            pg_dsn,
+            "SELECT column_name, data_type FROM information_schema.columns"
+            f" WHERE table_name = '{pg_table}'",
+        )
+    )
     assert types["i"] == "bigint" and types["xs"] == "jsonb" and types["sl_id"] == "text"
 
 
@@ -68,29 +87,36 @@ def test_a_replayed_flush_leaves_one_row_per_input(pg_dsn, pg_table):
         sink.write(batch)
         sink.flush()
         sink.close()
-    assert rows(pg_dsn, f"SELECT count(*), count(DISTINCT sl_id), sum(x) FROM {pg_table}") \
-        == [(1000, 1000, sum(range(1000)))]
+    assert rows(pg_dsn, f"SELECT count(*), count(DISTINCT sl_id), sum(x) FROM {pg_table}") == [
+        (1000, 1000, sum(range(1000)))
+    ]
     # a flush that is half replay, half new rows: the direct COPY is refused as a whole,
     # the staged INSERT ... ON CONFLICT adds the new half only
     sink = sink_for(spec)
-    sink.write(sl.Batch.from_frame(pl.DataFrame({"x": list(range(500, 1500))}), topic="t",
-                                   first_offset=500))
+    sink.write(
+        sl.Batch.from_frame(
+            pl.DataFrame({"x": list(range(500, 1500))}), topic="t", first_offset=500
+        )
+    )
     sink.flush()
     assert rows(pg_dsn, f"SELECT count(*), sum(x) FROM {pg_table}") == [(1500, sum(range(1500)))]
 
 
 def test_upsert_on_a_user_key(pg_dsn, pg_table):
     execute(pg_dsn, f"CREATE TABLE {pg_table} (id integer PRIMARY KEY, v text, n bigint)")
-    sink = sink_for(sl.write.to_postgres(pg_table, dsn=pg_dsn, key="id",
-                                         on_conflict="update"))
+    sink = sink_for(sl.write.to_postgres(pg_table, dsn=pg_dsn, key="id", on_conflict="update"))
     sink.write(sl.Batch.from_frame(pl.DataFrame({"id": [1, 2], "v": ["a", "b"], "n": [1, 2]})))
     sink.flush()
     # a later batch updates key 2 twice in one flush: the last value wins
-    sink.write(sl.Batch.from_frame(pl.DataFrame({"id": [2, 3, 2], "v": ["x", "c", "y"],
-                                                 "n": [5, 3, 6]})))
+    sink.write(
+        sl.Batch.from_frame(pl.DataFrame({"id": [2, 3, 2], "v": ["x", "c", "y"], "n": [5, 3, 6]}))
+    )
     sink.flush()
-    assert rows(pg_dsn, f"SELECT * FROM {pg_table} ORDER BY id") == \
-        [(1, "a", 1), (2, "y", 6), (3, "c", 3)]
+    assert rows(pg_dsn, f"SELECT * FROM {pg_table} ORDER BY id") == [
+        (1, "a", 1),
+        (2, "y", 6),
+        (3, "c", 3),
+    ]
 
 
 def test_wrong_column_type_is_one_line_naming_the_column(pg_dsn, pg_table):
@@ -115,7 +141,8 @@ def test_missing_table_and_missing_constraint_are_config_errors(pg_dsn, pg_table
         sink.flush()
     with pytest.raises(sl.ConfigError, match="no column 'y' in the stream"):
         sink_for(sl.write.to_postgres(pg_table, dsn=pg_dsn, columns=["y"])).write(
-            sl.Batch.from_frame(pl.DataFrame({"x": [1]})))
+            sl.Batch.from_frame(pl.DataFrame({"x": [1]}))
+        )
 
 
 def test_database_away_during_a_flush_is_retried_and_loses_nothing(pg_dsn, pg_table, caplog):
@@ -135,8 +162,9 @@ def test_database_away_during_a_flush_is_retried_and_loses_nothing(pg_dsn, pg_ta
     retries = [r.getMessage() for r in caplog.records if "retry" in r.getMessage()]
     assert retries and all("hunter2" not in m for m in retries)
     assert "hunter2" not in repr(spec) and "hunter2" not in repr(sink)
-    assert rows(pg_dsn, f"SELECT sl_id, x FROM {pg_table} ORDER BY x") == \
-        [(f"<frame>/0/{i}", i + 1) for i in range(4)]
+    assert rows(pg_dsn, f"SELECT sl_id, x FROM {pg_table} ORDER BY x") == [
+        (f"<frame>/0/{i}", i + 1) for i in range(4)
+    ]
 
 
 def test_retries_run_out_raise_and_keep_the_buffer(pg_dsn, pg_table):

@@ -27,11 +27,26 @@ N = 5_000
 
 
 def cli(kafka, name, *extra):
-    return [sys.executable, "-m", "streamlearn.cli.main", "run",
-            f"{HERE / 'file_sink_pipeline.py'}:pipeline", "--name", name,
-            "-b", kafka.bootstrap_servers, "-X", "session.timeout.ms=6000",
-            "-X", "heartbeat.interval.ms=500", "-X", "fetch.queue.backoff.ms=10",
-            "--commit-interval", "0.2", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "streamlearn.cli.main",
+        "run",
+        f"{HERE / 'file_sink_pipeline.py'}:pipeline",
+        "--name",
+        name,
+        "-b",
+        kafka.bootstrap_servers,
+        "-X",
+        "session.timeout.ms=6000",
+        "-X",
+        "heartbeat.interval.ms=500",
+        "-X",
+        "fetch.queue.backoff.ms=10",
+        "--commit-interval",
+        "0.2",
+        *extra,
+    ]
 
 
 @pytest.mark.broker
@@ -44,20 +59,26 @@ def test_sigkill_between_flush_and_commit_repeats_never_loses(kafka, topic_facto
 
     # the first half is flushed and committed; the second half's flush kills the run
     produce(kafka, src, values[: N // 2])
-    victim = subprocess.Popen(cli(kafka, name), env=dict(env, SINK_KILL_FROM_OFFSET=str(N // 2)),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    victim = subprocess.Popen(
+        cli(kafka, name),
+        env=dict(env, SINK_KILL_FROM_OFFSET=str(N // 2)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 60
-    while (not out.exists() or len(out.read_bytes().splitlines()) < N // 2) \
-            and time.monotonic() < deadline:
+    while (
+        not out.exists() or len(out.read_bytes().splitlines()) < N // 2
+    ) and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(1.0)  # past the commit that follows the first flush
-    produce(kafka, src, values[N // 2:])
+    produce(kafka, src, values[N // 2 :])
     assert victim.wait(60) == -9, victim.stderr.read().decode()[-2000:]
     before = Counter(out.read_bytes().splitlines())
     assert N // 2 < len(before) <= N  # the second flush was durable before the kill
 
-    done = subprocess.run(cli(kafka, name, "--idle-timeout", "3"), env=env,
-                          capture_output=True, timeout=120)
+    done = subprocess.run(
+        cli(kafka, name, "--idle-timeout", "3"), env=env, capture_output=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     ids = Counter(out.read_bytes().splitlines())
     assert set(ids) == {f"{src}/0/{i}".encode() for i in range(N)}  # nothing lost
@@ -71,7 +92,8 @@ def test_sink_offline_collects_through_the_context(tmp_path):
     ctx = sl.Context()
     path = tmp_path / "rows.txt"
     (sl.decode.json({"a": "float"}) | ToFile(path=str(path), name="f")).apply(
-        pl.DataFrame({"value": [b'{"a": 1}', b'{"a": 2}']}), ctx=ctx)
+        pl.DataFrame({"value": [b'{"a": 1}', b'{"a": 2}']}), ctx=ctx
+    )
     assert not path.exists()  # written, buffered: not durable until the flush
     ctx.flush_sinks()
     assert path.read_bytes().splitlines() == [b"<frame>/0/0", b"<frame>/0/1"]

@@ -15,9 +15,11 @@ console = Console()
 
 StateDir = Annotated[
     Path | None,
-    typer.Option("--state-dir", envvar="STREAMLEARN_STATE_DIR",
-                 help="Where the broker's pid, port and log are kept "
-                      "(default ~/.streamlearn/broker)."),
+    typer.Option(
+        "--state-dir",
+        envvar="STREAMLEARN_STATE_DIR",
+        help="Where the broker's pid, port and log are kept (default ~/.streamlearn/broker).",
+    ),
 ]
 
 
@@ -27,10 +29,13 @@ def default_state_dir(state_dir: str | Path | None = None) -> Path:
 
 @app.command()
 def start(
-    port: Annotated[int | None, typer.Option(
-        envvar="STREAMLEARN_BROKER_PORT",
-        help="Port on 127.0.0.1 (default: 9092, or a free one when 9092 is taken).")]
-    = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            envvar="STREAMLEARN_BROKER_PORT",
+            help="Port on 127.0.0.1 (default: 9092, or a free one when 9092 is taken).",
+        ),
+    ] = None,
     state_dir: StateDir = None,
 ) -> None:
     """Start the local Kafka-protocol broker on loopback (memory storage), in the background.
@@ -47,8 +52,9 @@ def start(
     from streamlearn.kafka.local_broker import DEFAULT_PORT, free_port, start_background
 
     try:
-        info, started = start_background(default_state_dir(state_dir),
-                                         port or free_port(prefer=DEFAULT_PORT))
+        info, started = start_background(
+            default_state_dir(state_dir), port or free_port(prefer=DEFAULT_PORT)
+        )
     except BrokerError as exc:
         console.print(f"[red]Could not start the broker:[/] {exc}")
         raise typer.Exit(1) from exc
@@ -79,14 +85,26 @@ def status(
 
     info = broker_status(default_state_dir(state_dir))
     if json_out:
-        typer.echo(json.dumps(None if info is None else {
-            "pid": info.pid, "bootstrap": info.bootstrap, "log": info.log,
-            "uptime_s": round(time.time() - info.started_at, 1)}))
+        typer.echo(
+            json.dumps(
+                None
+                if info is None
+                else {
+                    "pid": info.pid,
+                    "bootstrap": info.bootstrap,
+                    "log": info.log,
+                    "uptime_s": round(time.time() - info.started_at, 1),
+                }
+            )
+        )
     elif info is None:
-        console.print("The local broker is not running. Start it with "
-                      "[bold]streamlearn broker start[/].")
+        console.print(
+            "The local broker is not running. Start it with [bold]streamlearn broker start[/]."
+        )
     else:
-        console.print(f"Running at [bold]{info.bootstrap}[/] (pid {info.pid}, up "
-                      f"{time.time() - info.started_at:,.0f} s, log {info.log})")
+        console.print(
+            f"Running at [bold]{info.bootstrap}[/] (pid {info.pid}, up "
+            f"{time.time() - info.started_at:,.0f} s, log {info.log})"
+        )
     if info is None:
         raise typer.Exit(1)

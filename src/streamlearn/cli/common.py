@@ -31,20 +31,31 @@ err_console = Console(stderr=True)
 
 Bootstrap = Annotated[
     str | None,
-    typer.Option("--bootstrap", "-b", envvar="STREAMLEARN_BOOTSTRAP",
-                 help="Kafka bootstrap servers (host:port,...). Default: the local broker "
-                      "started by `streamlearn broker start`."),
+    typer.Option(
+        "--bootstrap",
+        "-b",
+        envvar="STREAMLEARN_BOOTSTRAP",
+        help="Kafka bootstrap servers (host:port,...). Default: the local broker "
+        "started by `streamlearn broker start`.",
+    ),
 ]
 KafkaOption = Annotated[
     list[str] | None,
-    typer.Option("--kafka-option", "-X", envvar="STREAMLEARN_KAFKA_OPTIONS",
-                 help="Extra librdkafka setting KEY=VALUE (repeatable), e.g. "
-                      "-X security.protocol=SASL_SSL -X sasl.mechanism=PLAIN."),
+    typer.Option(
+        "--kafka-option",
+        "-X",
+        envvar="STREAMLEARN_KAFKA_OPTIONS",
+        help="Extra librdkafka setting KEY=VALUE (repeatable), e.g. "
+        "-X security.protocol=SASL_SSL -X sasl.mechanism=PLAIN.",
+    ),
 ]
-SaslUser = Annotated[str | None, typer.Option(envvar="STREAMLEARN_SASL_USERNAME",
-                                              help="SASL username.")]
-SaslPassword = Annotated[str | None, typer.Option(envvar="STREAMLEARN_SASL_PASSWORD",
-                                                  help="SASL password (never printed).")]
+SaslUser = Annotated[
+    str | None, typer.Option(envvar="STREAMLEARN_SASL_USERNAME", help="SASL username.")
+]
+SaslPassword = Annotated[
+    str | None,
+    typer.Option(envvar="STREAMLEARN_SASL_PASSWORD", help="SASL password (never printed)."),
+]
 
 
 def _parse_options(options: list[str] | None) -> dict[str, str]:
@@ -57,9 +68,13 @@ def _parse_options(options: list[str] | None) -> dict[str, str]:
     return extra
 
 
-def kafka_config(bootstrap: str | None, options: list[str] | None = None,
-                 sasl_username: str | None = None, sasl_password: str | None = None,
-                 state_dir: str | None = None) -> KafkaConfig:
+def kafka_config(
+    bootstrap: str | None,
+    options: list[str] | None = None,
+    sasl_username: str | None = None,
+    sasl_password: str | None = None,
+    state_dir: str | None = None,
+) -> KafkaConfig:
     """Build the cluster settings from CLI options, or find the running local broker.
 
     Every option reaches the client config whether or not ``bootstrap`` is given: with no
@@ -80,8 +95,10 @@ def kafka_config(bootstrap: str | None, options: list[str] | None = None,
 
         info = status(default_state_dir(state_dir))
         if info is None:
-            raise BrokerError("no Kafka cluster given and no local broker running: start one "
-                              "with `streamlearn broker start` or pass --bootstrap HOST:PORT")
+            raise BrokerError(
+                "no Kafka cluster given and no local broker running: start one "
+                "with `streamlearn broker start` or pass --bootstrap HOST:PORT"
+            )
         bootstrap, local = info.bootstrap, True
     kwargs: dict[str, Any] = {"bootstrap_servers": bootstrap, "local": local}
     if sasl_username is not None:
@@ -104,8 +121,9 @@ def ensure_reachable(config: KafkaConfig, timeout: float = 5.0) -> None:
 
 
 @contextlib.contextmanager
-def graceful_stop(stop: Callable[[], None], on_stop: Callable[[str], None] | None = None
-                  ) -> Iterator[None]:
+def graceful_stop(
+    stop: Callable[[], None], on_stop: Callable[[str], None] | None = None
+) -> Iterator[None]:
     """Turn SIGINT, SIGTERM and SIGHUP into ``stop()`` while the block runs.
 
     The first signal asks for a clean stop (the run commits and returns) and calls

@@ -42,8 +42,7 @@ def _bool(text: str) -> bool:
     raise ValueError(text)
 
 
-TYPES: dict[str, Callable[[str], Any]] = {"int": int, "float": float, "bool": _bool,
-                                          "string": str}
+TYPES: dict[str, Callable[[str], Any]] = {"int": int, "float": float, "bool": _bool, "string": str}
 
 
 def _infer(cells: list[str]) -> str:
@@ -63,8 +62,9 @@ def _infer(cells: list[str]) -> str:
     return "string"
 
 
-def csv_records(text: str, types: Mapping[str, str] | None = None, *, source: str = "CSV"
-                ) -> tuple[list[bytes], list[str]]:
+def csv_records(
+    text: str, types: Mapping[str, str] | None = None, *, source: str = "CSV"
+) -> tuple[list[bytes], list[str]]:
     """JSON records of the CSV ``text`` (header = field names) and the problems found.
 
     ``types`` declares column types (``int``, ``float``, ``bool``, ``string``); other
@@ -85,8 +85,10 @@ def csv_records(text: str, types: Mapping[str, str] | None = None, *, source: st
             if not row:
                 continue
             if len(row) != len(header):
-                raise ConfigError(f"{source} line {reader.line_num}: {len(row)} fields, the "
-                                  f"header has {len(header)} ({', '.join(header)})")
+                raise ConfigError(
+                    f"{source} line {reader.line_num}: {len(row)} fields, the "
+                    f"header has {len(header)} ({', '.join(header)})"
+                )
             rows.append(row)
             lines.append(reader.line_num)
     except csv.Error as exc:
@@ -94,8 +96,10 @@ def csv_records(text: str, types: Mapping[str, str] | None = None, *, source: st
     declared = dict(types or {})
     unknown = sorted(set(declared) - set(header))
     if unknown:
-        raise ConfigError(f"--type names column(s) {unknown} that {source} does not have "
-                          f"(columns: {', '.join(header)})")
+        raise ConfigError(
+            f"--type names column(s) {unknown} that {source} does not have "
+            f"(columns: {', '.join(header)})"
+        )
     bad_types = sorted({t for t in declared.values() if t not in TYPES})
     if bad_types:
         raise ConfigError(f"unknown type(s) {bad_types}: one of {', '.join(TYPES)}")

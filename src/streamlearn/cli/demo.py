@@ -28,27 +28,40 @@ from streamlearn.cli.common import (
 
 __all__ = ["demo"]
 
-_SCENARIO_HELP = ("trades-clusters (default): online k-means over a stream of trades; "
-                  "late-labels: online classification, each label arriving 0-200 records "
-                  "after its event. (s1 and s4 are accepted as aliases.)")
+_SCENARIO_HELP = (
+    "trades-clusters (default): online k-means over a stream of trades; "
+    "late-labels: online classification, each label arriving 0-200 records "
+    "after its event. (s1 and s4 are accepted as aliases.)"
+)
 
 
 def demo(
     scenario: Annotated[str, typer.Option(help=_SCENARIO_HELP)] = "trades-clusters",
-    records: Annotated[int | None, typer.Option(
-        help="Produce this many records (late-labels: events, each with its label), "
-             "process them all, print the result and exit. Default: a live stream until "
-             "Ctrl-C.")] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object with the "
-                                            "counts and the model as the last line.")]
-    = False,
-    rate: Annotated[float, typer.Option(help="Records (late-labels: events) per second of "
-                                        "the stream.")] = 20_000,
-    bad_fraction: Annotated[float, typer.Option(
-        help="Share of malformed records mixed in, to show the dead-letter topic.")] = 0.001,
+    records: Annotated[
+        int | None,
+        typer.Option(
+            help="Produce this many records (late-labels: events, each with its label), "
+            "process them all, print the result and exit. Default: a live stream until "
+            "Ctrl-C."
+        ),
+    ] = None,
+    json_out: Annotated[
+        bool,
+        typer.Option(
+            "--json", help="Print one JSON object with the counts and the model as the last line."
+        ),
+    ] = False,
+    rate: Annotated[
+        float, typer.Option(help="Records (late-labels: events) per second of the stream.")
+    ] = 20_000,
+    bad_fraction: Annotated[
+        float,
+        typer.Option(help="Share of malformed records mixed in, to show the dead-letter topic."),
+    ] = 0.001,
     window: Annotated[float, typer.Option(help="Seconds of the timer window.")] = 1.0,
-    buffer_size: Annotated[int, typer.Option(help="Records buffered before the k-means fit.")]
-    = 1000,
+    buffer_size: Annotated[
+        int, typer.Option(help="Records buffered before the k-means fit.")
+    ] = 1000,
     seed: Annotated[int, typer.Option(help="Random seed of the generated stream.")] = 0,
     bootstrap: Bootstrap = None,
 ) -> None:
@@ -78,8 +91,14 @@ def demo(
         raise typer.BadParameter("must be in [0, 1)", param_hint="--bad-fraction")
     if rate <= 0:
         raise typer.BadParameter("must be > 0", param_hint="--rate")
-    settings = DemoSettings(records=records, rate=rate, seed=seed, bad_fraction=bad_fraction,
-                            window=window, buffer_size=buffer_size)
+    settings = DemoSettings(
+        records=records,
+        rate=rate,
+        seed=seed,
+        bad_fraction=bad_fraction,
+        window=window,
+        buffer_size=buffer_size,
+    )
     run_id = uuid.uuid4().hex[:8]
     # with a cluster of the user's own, fresh topic names: never mix with an earlier run
     chosen = make_scenario(scenario, settings, "" if bootstrap is None else f"-{run_id}")
@@ -116,8 +135,16 @@ def demo(
                 ensure_reachable(config)
             if stopping.is_set():
                 raise typer.Exit(130)
-            result = _run(chosen, config, console, live=not json_out, name=run_id,
-                          stopping=stopping, runner_box=runner_box, view_box=view_box)
+            result = _run(
+                chosen,
+                config,
+                console,
+                live=not json_out,
+                name=run_id,
+                stopping=stopping,
+                runner_box=runner_box,
+                view_box=view_box,
+            )
         finally:
             # no client may outlive the broker: a live one logs "Connection refused"
             runner_box.clear()
@@ -128,9 +155,17 @@ def demo(
         print_json_line(result)
 
 
-def _run(scenario: Any, config: Any, console: Console, *, live: bool, name: str,
-         stopping: threading.Event, runner_box: list[Any], view_box: list[Any]
-         ) -> dict[str, Any]:
+def _run(
+    scenario: Any,
+    config: Any,
+    console: Console,
+    *,
+    live: bool,
+    name: str,
+    stopping: threading.Event,
+    runner_box: list[Any],
+    view_box: list[Any],
+) -> dict[str, Any]:
     from streamlearn.cli.live import LiveView
     from streamlearn.runtime.options import RunOptions
     from streamlearn.runtime.runner import Runner
@@ -139,19 +174,29 @@ def _run(scenario: Any, config: Any, console: Console, *, live: bool, name: str,
     view = None
     if live:
         outs = ", ".join(v for k, v in scenario.topics.items() if k not in ("in", "out"))
-        title = (f"streamlearn demo: {scenario.title}  ·  "
-                 f"{scenario.topics.get('in', outs)} -> {scenario.topics['out']}")
+        title = (
+            f"streamlearn demo: {scenario.title}  ·  "
+            f"{scenario.topics.get('in', outs)} -> {scenario.topics['out']}"
+        )
         view = LiveView(console, title, scenario.view)
         view_box.append(view)
-    runner = Runner(scenario.pipeline(), kafka=config,
-                    options=RunOptions(name=f"demo-{scenario.name}-{name}",
-                                       max_records=scenario.max_records(), commit_interval=1.0),
-                    on_progress=view.update if view else None, progress_interval=0.25)
+    runner = Runner(
+        scenario.pipeline(),
+        kafka=config,
+        options=RunOptions(
+            name=f"demo-{scenario.name}-{name}",
+            max_records=scenario.max_records(),
+            commit_interval=1.0,
+        ),
+        on_progress=view.update if view else None,
+        progress_interval=0.25,
+    )
     runner_box.append(runner)
     if stopping.is_set():
         runner.stop()
-    feeder = threading.Thread(target=scenario.feed, args=(config, stopping, runner),
-                              name="demo-feeder", daemon=True)
+    feeder = threading.Thread(
+        target=scenario.feed, args=(config, stopping, runner), name="demo-feeder", daemon=True
+    )
     started = time.monotonic()
     feeder.start()
     try:
@@ -165,7 +210,10 @@ def _run(scenario: Any, config: Any, console: Console, *, live: bool, name: str,
     finally:
         stopping.set()
         feeder.join(timeout=35)
-    result = {**scenario.summary(stats), "elapsed_s": round(time.monotonic() - started, 3),
-              "topics": scenario.topics}
+    result = {
+        **scenario.summary(stats),
+        "elapsed_s": round(time.monotonic() - started, 3),
+        "topics": scenario.topics,
+    }
     del runner
     return result

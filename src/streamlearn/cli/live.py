@@ -65,8 +65,13 @@ class LiveView:
     Use it as a context manager and pass :meth:`update` as the runner's ``on_progress``.
     """
 
-    def __init__(self, console: Console, title: str, describe: Callable[[RunStats], Any],
-                 subtitle: str = "Ctrl-C to stop") -> None:
+    def __init__(
+        self,
+        console: Console,
+        title: str,
+        describe: Callable[[RunStats], Any],
+        subtitle: str = "Ctrl-C to stop",
+    ) -> None:
         self.console = console
         self.title = title
         self.subtitle = subtitle
@@ -107,8 +112,13 @@ class LiveView:
         return Panel(Group(*parts), title=self.title, subtitle=subtitle)
 
     def __enter__(self) -> LiveView:
-        self._live = Live(self.render(), console=self.console, refresh_per_second=4,
-                          transient=True, redirect_stderr=False)
+        self._live = Live(
+            self.render(),
+            console=self.console,
+            refresh_per_second=4,
+            transient=True,
+            redirect_stderr=False,
+        )
         self._live.__enter__()
         return self
 

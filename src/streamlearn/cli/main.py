@@ -41,8 +41,7 @@ error_exit_code(KeyError("z"))
         return 2
     if isinstance(exc, StreamlearnError):
         return 1
-    if type(exc).__module__.startswith("confluent_kafka") or \
-            type(exc).__name__ == "KafkaException":
+    if type(exc).__module__.startswith("confluent_kafka") or type(exc).__name__ == "KafkaException":
         return 1
     return None
 
@@ -64,10 +63,12 @@ def _one_line(exc: BaseException) -> str:
 
 
 #: Click's exception classes as this Typer uses them (Typer >= 0.22 vendors Click)
-_USAGE_ERROR: type[Exception] = next(c for c in typer.BadParameter.__mro__
-                                     if c.__name__ == "UsageError")
-_CLICK_EXCEPTION: type[Exception] = next(c for c in typer.BadParameter.__mro__
-                                         if c.__name__ == "ClickException")
+_USAGE_ERROR: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError"
+)
+_CLICK_EXCEPTION: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"
+)
 
 
 class _Group(TyperGroup):
@@ -84,8 +85,11 @@ class _Group(TyperGroup):
             sub = getattr(exc, "ctx", None)
             where = sub.command_path if sub is not None else "streamlearn"
             message = getattr(exc, "format_message", exc.__str__)()
-            err_console.print(f"[red]error:[/] {_one_line_text(message)} "
-                              f"(see {where} --help)", highlight=False, soft_wrap=True)
+            err_console.print(
+                f"[red]error:[/] {_one_line_text(message)} (see {where} --help)",
+                highlight=False,
+                soft_wrap=True,
+            )
             raise typer.Exit(2) from None
         except (typer.Exit, typer.Abort, _CLICK_EXCEPTION):
             raise
@@ -95,8 +99,7 @@ class _Group(TyperGroup):
                 raise
             from streamlearn.cli.common import err_console
 
-            err_console.print(f"[red]error:[/] {_one_line(exc)}", highlight=False,
-                              soft_wrap=True)
+            err_console.print(f"[red]error:[/] {_one_line(exc)}", highlight=False, soft_wrap=True)
             raise typer.Exit(code) from None
 
 
@@ -104,8 +107,8 @@ app = typer.Typer(
     name="streamlearn",
     cls=_Group,
     help="Machine learning on Kafka streams: fit, serve and keep learning models inside "
-         "stream pipelines.\n\nStart with `streamlearn demo`; see `streamlearn COMMAND "
-         "--help` for each command.",
+    "stream pipelines.\n\nStart with `streamlearn demo`; see `streamlearn COMMAND "
+    "--help` for each command.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
@@ -123,12 +126,23 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     ctx: typer.Context,
-    debug: Annotated[bool, typer.Option(
-        "--debug", envvar="STREAMLEARN_DEBUG",
-        help="Show full tracebacks instead of one-line errors.")] = False,
-    version: Annotated[bool, typer.Option(
-        "--version", callback=_version, is_eager=True,
-        help="Print the streamlearn version and exit.")] = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            envvar="STREAMLEARN_DEBUG",
+            help="Show full tracebacks instead of one-line errors.",
+        ),
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_version,
+            is_eager=True,
+            help="Print the streamlearn version and exit.",
+        ),
+    ] = False,
 ) -> None:
     ctx.obj = {"debug": debug}
 
@@ -138,8 +152,12 @@ app.command("run")(run_command)
 app.command("produce")(produce)
 app.command("dashboard")(dashboard)
 app.add_typer(models_app, name="models")
-app.add_typer(broker_app, name="broker", help="Start, stop and inspect the local "
-              "development broker (Tansu, on loopback): `streamlearn broker start`.")
+app.add_typer(
+    broker_app,
+    name="broker",
+    help="Start, stop and inspect the local "
+    "development broker (Tansu, on loopback): `streamlearn broker start`.",
+)
 
 
 @app.command("version")

@@ -48,13 +48,13 @@ def _file_records(path: Path, types: dict[str, str]) -> list[bytes]:
     if path.suffix.lower() == ".csv":
         from streamlearn.cli.csv_records import csv_records
 
-        values, problems = csv_records(path.read_text(errors="replace"), types,
-                                       source=str(path))
+        values, problems = csv_records(path.read_text(errors="replace"), types, source=str(path))
         for line in problems[:10]:
             err_console.print(f"[yellow]{path}[/] {line}", highlight=False)
         if len(problems) > 10:
-            err_console.print(f"... and {len(problems) - 10} more cells that do not parse",
-                              highlight=False)
+            err_console.print(
+                f"... and {len(problems) - 10} more cells that do not parse", highlight=False
+            )
         return values
     if types:
         raise ConfigError("--type applies to CSV files only")
@@ -80,27 +80,41 @@ def _keys(values: list[bytes], field: str) -> list[bytes | None]:
     if missing == len(values) and values:
         raise ConfigError(f"--key {field!r}: no record has that field")
     if missing:
-        err_console.print(f"[yellow]{missing:,} records have no {field!r}: produced without "
-                          "a key[/]")
+        err_console.print(
+            f"[yellow]{missing:,} records have no {field!r}: produced without a key[/]"
+        )
     return keys
 
 
 def produce(
     topic: Annotated[str, typer.Argument(help="Destination topic (created if missing).")],
-    file: Annotated[Path | None, typer.Option(
-        help="NDJSON (.json/.ndjson: one record a line) or CSV (header = field names) "
-             "file.")] = None,
-    generator: Annotated[str | None, typer.Option(
-        help=f"Generated data instead of a file: {', '.join(GENERATORS)}.")] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            help="NDJSON (.json/.ndjson: one record a line) or CSV (header = field names) file."
+        ),
+    ] = None,
+    generator: Annotated[
+        str | None, typer.Option(help=f"Generated data instead of a file: {', '.join(GENERATORS)}.")
+    ] = None,
     records: Annotated[int, typer.Option(help="Records to generate.")] = 100_000,
-    key: Annotated[str | None, typer.Option(
-        "--key", help="Use this field of each record as its key (keyed topics, e.g. "
-                      "events and labels joined by id).")] = None,
-    column_type: Annotated[list[str] | None, typer.Option(
-        "--type", help="CSV column type COLUMN=TYPE (int, float, bool, string; repeatable); "
-                       "other columns are inferred.")] = None,
-    partitions: Annotated[int, typer.Option(
-        help="Partitions when creating the topic (>= 1).")] = 1,
+    key: Annotated[
+        str | None,
+        typer.Option(
+            "--key",
+            help="Use this field of each record as its key (keyed topics, e.g. "
+            "events and labels joined by id).",
+        ),
+    ] = None,
+    column_type: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--type",
+            help="CSV column type COLUMN=TYPE (int, float, bool, string; repeatable); "
+            "other columns are inferred.",
+        ),
+    ] = None,
+    partitions: Annotated[int, typer.Option(help="Partitions when creating the topic (>= 1).")] = 1,
     seed: Annotated[int, typer.Option(help="Generator seed.")] = 0,
     bootstrap: Bootstrap = None,
     kafka_option: KafkaOption = None,
@@ -126,8 +140,10 @@ def produce(
     if (file is None) == (generator is None):
         raise typer.BadParameter("give exactly one of --file or --generator")
     if generator is not None and generator not in GENERATORS:
-        raise typer.BadParameter(f"unknown generator {generator!r}; one of "
-                                 f"{', '.join(GENERATORS)}", param_hint="--generator")
+        raise typer.BadParameter(
+            f"unknown generator {generator!r}; one of {', '.join(GENERATORS)}",
+            param_hint="--generator",
+        )
     if records < 1:
         raise typer.BadParameter("must be >= 1", param_hint="--records")
     if partitions < 1:
@@ -138,14 +154,16 @@ def produce(
         if not sep:
             raise typer.BadParameter(f"expected COLUMN=TYPE, got {item!r}", param_hint="--type")
         types[name.strip()] = kind.strip()
-    values = (_file_records(file, types) if file is not None
-              else _generated(generator or "", records, seed))
+    values = (
+        _file_records(file, types)
+        if file is not None
+        else _generated(generator or "", records, seed)
+    )
     keys = _keys(values, key) if key else None
     config = kafka_config(bootstrap, kafka_option, sasl_username, sasl_password)
     ensure_reachable(config)
     ensure_topics(config, {topic: partitions})
-    timeout_ms = int(config.client_options.get("message.timeout.ms",
-                                               DELIVERY_TIMEOUT_S * 1000))
+    timeout_ms = int(config.client_options.get("message.timeout.ms", DELIVERY_TIMEOUT_S * 1000))
     producer = Producer(config.producer_config(**{"message.timeout.ms": timeout_ms}))
     delivered = [0]
     failed: list[str] = []
@@ -156,21 +174,28 @@ def produce(
         else:
             failed.append(str(err))
 
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeRemainingColumn())
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=err_console) as bar:
         task = bar.add_task(f"producing to {topic}", total=len(values))
         step = 10_000
         for start in range(0, len(values), step):
             for i in range(start, min(start + step, len(values))):
-                produce_one(producer, topic, values[i], keys[i] if keys else None,
-                            on_delivery=report)
+                produce_one(
+                    producer, topic, values[i], keys[i] if keys else None, on_delivery=report
+                )
             producer.poll(0)
             bar.update(task, completed=delivered[0] + len(failed))
         left = producer.flush(timeout_ms / 1000 + 5)
         bar.update(task, completed=delivered[0] + len(failed))
     if delivered[0] != len(values):
         reason = failed[0] if failed else f"{left:,} still waiting for the broker"
-        raise KafkaError(f"delivered {delivered[0]:,} of {len(values):,} records to {topic}: "
-                         f"{len(values) - delivered[0]:,} not delivered ({reason})")
+        raise KafkaError(
+            f"delivered {delivered[0]:,} of {len(values):,} records to {topic}: "
+            f"{len(values) - delivered[0]:,} not delivered ({reason})"
+        )
     typer.echo(f"produced {delivered[0]:,} records to {topic}")

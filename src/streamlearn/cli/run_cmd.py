@@ -54,8 +54,10 @@ def load_pipeline(target: str) -> Pipeline:
     module_name, _, attr = target.partition(":")
     attr = attr or "pipeline"
     if module_name.lower().endswith((".yaml", ".yml", ".json", ".toml")):
-        raise ConfigError("YAML pipelines are not supported yet: give a Python pipeline as "
-                          f"module:attribute or file.py:attribute ({module_name})")
+        raise ConfigError(
+            "YAML pipelines are not supported yet: give a Python pipeline as "
+            f"module:attribute or file.py:attribute ({module_name})"
+        )
     if module_name.endswith(".py") or Path(module_name).is_file():
         path = Path(module_name)
         if not path.is_file():
@@ -74,8 +76,9 @@ def load_pipeline(target: str) -> Pipeline:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
             if exc.name is not None and module_name.startswith(exc.name):
-                raise ConfigError(f"cannot import {module_name!r}: no such module in "
-                                  f"{cwd} or on the Python path") from exc
+                raise ConfigError(
+                    f"cannot import {module_name!r}: no such module in {cwd} or on the Python path"
+                ) from exc
             raise
     obj: Any = getattr(module, attr, None)
     if obj is None:
@@ -88,24 +91,39 @@ def load_pipeline(target: str) -> Pipeline:
 
 
 def run_command(
-    target: Annotated[str, typer.Argument(
-        help="The pipeline: module:attribute or file.py:attribute (default attribute "
-             "`pipeline`; may be a function returning a pipeline).")],
-    name: Annotated[str, typer.Option(envvar="STREAMLEARN_NAME", help="Pipeline name: "
-                                      "consumer group and prefix of its state and "
-                                      "dead-letter topics.")] = "streamlearn",
-    delivery: Annotated[Delivery, typer.Option(
-        envvar="STREAMLEARN_DELIVERY",
-        help="at-least-once, or exactly-once (Kafka transactions).")]
-    = Delivery.at_least_once,
-    max_records: Annotated[int | None, typer.Option(
-        help="Stop after this many input records.")] = None,
-    idle_timeout: Annotated[float | None, typer.Option(
-        help="Stop after this many seconds without input.")] = None,
-    commit_interval: Annotated[float, typer.Option(
-        envvar="STREAMLEARN_COMMIT_INTERVAL", help="Seconds between commits.")] = 1.0,
-    json_out: Annotated[bool, typer.Option("--json", help="Print the final counts as one "
-                                           "JSON line.")] = False,
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="The pipeline: module:attribute or file.py:attribute (default attribute "
+            "`pipeline`; may be a function returning a pipeline)."
+        ),
+    ],
+    name: Annotated[
+        str,
+        typer.Option(
+            envvar="STREAMLEARN_NAME",
+            help="Pipeline name: consumer group and prefix of its state and dead-letter topics.",
+        ),
+    ] = "streamlearn",
+    delivery: Annotated[
+        Delivery,
+        typer.Option(
+            envvar="STREAMLEARN_DELIVERY",
+            help="at-least-once, or exactly-once (Kafka transactions).",
+        ),
+    ] = Delivery.at_least_once,
+    max_records: Annotated[
+        int | None, typer.Option(help="Stop after this many input records.")
+    ] = None,
+    idle_timeout: Annotated[
+        float | None, typer.Option(help="Stop after this many seconds without input.")
+    ] = None,
+    commit_interval: Annotated[
+        float, typer.Option(envvar="STREAMLEARN_COMMIT_INTERVAL", help="Seconds between commits.")
+    ] = 1.0,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the final counts as one JSON line.")
+    ] = False,
     bootstrap: Bootstrap = None,
     kafka_option: KafkaOption = None,
     sasl_username: SaslUser = None,
@@ -135,24 +153,36 @@ def run_command(
         raise typer.BadParameter("must be > 0 (seconds)", param_hint="--idle-timeout")
     pipeline = load_pipeline(target)
     config = kafka_config(bootstrap, kafka_option, sasl_username, sasl_password)
-    options = RunOptions(name=name, delivery=delivery.value, max_records=max_records,
-                         idle_timeout=idle_timeout, commit_interval=commit_interval)
+    options = RunOptions(
+        name=name,
+        delivery=delivery.value,
+        max_records=max_records,
+        idle_timeout=idle_timeout,
+        commit_interval=commit_interval,
+    )
     console = err_console if json_out else Console()
 
     def show(stats: Any) -> None:
-        console.print(f"in {stats.records_in:,} ({stats.in_rate:,.0f}/s)  "
-                      f"out {stats.records_out:,}  dead {stats.dead_lettered:,}  "
-                      f"batch {stats.last_batch_ms:.1f} ms", highlight=False)
+        console.print(
+            f"in {stats.records_in:,} ({stats.in_rate:,.0f}/s)  "
+            f"out {stats.records_out:,}  dead {stats.dead_lettered:,}  "
+            f"batch {stats.last_batch_ms:.1f} ms",
+            highlight=False,
+        )
         for step, report in sorted(stats.metrics.items()):
             line = model_summary(report)
             if line:
                 console.print(f"  {step}: {line}", highlight=False)
 
     ensure_reachable(config)
-    runner = Runner(pipeline, kafka=config, options=options, on_progress=show,
-                    progress_interval=5.0)
-    console.print(f"[bold]{name}[/]: {', '.join(runner.topics)} on {config.bootstrap_servers}"
-                  f"  (group {runner.group}, {options.delivery})", highlight=False)
+    runner = Runner(
+        pipeline, kafka=config, options=options, on_progress=show, progress_interval=5.0
+    )
+    console.print(
+        f"[bold]{name}[/]: {', '.join(runner.topics)} on {config.bootstrap_servers}"
+        f"  (group {runner.group}, {options.delivery})",
+        highlight=False,
+    )
 
     def stopping(signame: str) -> None:
         console.print(f"{signame}: stopping (committing first)...", highlight=False)
@@ -176,14 +206,27 @@ def summary_line(stats: Any) -> str:
     ...                       dead_lettered=1, elapsed_s=1.5))
     'done: 10 in, 7 out, 2 filtered, 1 dead-lettered in 1.5 s'
     """
-    return (f"done: {stats.records_in:,} in, {stats.records_out:,} out, "
-            f"{stats.records_filtered:,} filtered, {stats.dead_lettered:,} dead-lettered "
-            f"in {stats.elapsed_s:,.1f} s")
+    return (
+        f"done: {stats.records_in:,} in, {stats.records_out:,} out, "
+        f"{stats.records_filtered:,} filtered, {stats.dead_lettered:,} dead-lettered "
+        f"in {stats.elapsed_s:,.1f} s"
+    )
 
 
 #: the live model figures worth a line of the progress output, in this order
-SUMMARY_FIELDS = ("accuracy", "macro_f1", "log_loss", "mae", "rmse", "r2", "learned",
-                  "pending_events", "waiting_labels", "model_updates", "seen")
+SUMMARY_FIELDS = (
+    "accuracy",
+    "macro_f1",
+    "log_loss",
+    "mae",
+    "rmse",
+    "r2",
+    "learned",
+    "pending_events",
+    "waiting_labels",
+    "model_updates",
+    "seen",
+)
 
 
 def model_summary(report: dict[str, Any]) -> str:

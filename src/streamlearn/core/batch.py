@@ -58,16 +58,31 @@ class Origin:
     (offline frames, restored snapshots).
     """
 
-    __slots__ = ("_access", "_headers", "_keys", "_messages", "_timestamps", "_values",
-                 "offsets", "partition", "topic")
+    __slots__ = (
+        "_access",
+        "_headers",
+        "_keys",
+        "_messages",
+        "_timestamps",
+        "_values",
+        "offsets",
+        "partition",
+        "topic",
+    )
 
-    def __init__(self, topic: str, partition: int, offsets: np.ndarray, *,
-                 messages: Sequence[Any] | None = None,
-                 keys: Sequence[bytes | None] | None = None,
-                 values: Sequence[bytes | None] | None = None,
-                 timestamps: np.ndarray | None = None,
-                 headers: Sequence[Headers | None] | None = None,
-                 access: RecordAccess | None = None) -> None:
+    def __init__(
+        self,
+        topic: str,
+        partition: int,
+        offsets: np.ndarray,
+        *,
+        messages: Sequence[Any] | None = None,
+        keys: Sequence[bytes | None] | None = None,
+        values: Sequence[bytes | None] | None = None,
+        timestamps: np.ndarray | None = None,
+        headers: Sequence[Headers | None] | None = None,
+        access: RecordAccess | None = None,
+    ) -> None:
         if messages is not None and access is None:
             raise ValueError("an Origin over record objects needs their RecordAccess")
         self._access = access
@@ -111,8 +126,11 @@ class Origin:
     def timestamps(self, rows: np.ndarray) -> np.ndarray:
         """Record timestamps in epoch milliseconds (-1 where the record has none)."""
         if self._access is not None:  # (type, ms) pairs: itemgetter(1) is a C call
-            return np.fromiter(map(_SECOND, map(self._access.timestamp, self._pick(rows))),
-                               dtype=np.int64, count=len(rows))
+            return np.fromiter(
+                map(_SECOND, map(self._access.timestamp, self._pick(rows))),
+                dtype=np.int64,
+                count=len(rows),
+            )
         if self._timestamps is None:
             return np.full(len(rows), -1, dtype=np.int64)
         return np.asarray(self._timestamps, dtype=np.int64)[rows]
@@ -135,8 +153,9 @@ class Origin:
             msgs: list[Any] = []
             for o in origins:
                 msgs.extend(o._messages)  # type: ignore[arg-type]
-            return Origin(first.topic, first.partition, offsets, messages=msgs,
-                          access=first._access)
+            return Origin(
+                first.topic, first.partition, offsets, messages=msgs, access=first._access
+            )
         keys: list[bytes | None] = []
         values: list[bytes | None] = []
         heads: list[Headers | None] = []
@@ -146,8 +165,15 @@ class Origin:
             values.extend(o.values(idx))
             heads.extend(o.headers(idx))
         stamps = np.concatenate([o.timestamps(np.arange(len(o))) for o in origins])
-        return Origin(first.topic, first.partition, offsets, keys=keys, values=values,
-                      timestamps=stamps, headers=heads)
+        return Origin(
+            first.topic,
+            first.partition,
+            offsets,
+            keys=keys,
+            values=values,
+            timestamps=stamps,
+            headers=heads,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,8 +196,9 @@ class Batch:
     rows: np.ndarray | None = None
 
     @classmethod
-    def from_frame(cls, df: pl.DataFrame, *, topic: str = "<frame>", partition: int = 0,
-                   first_offset: int = 0) -> Batch:
+    def from_frame(
+        cls, df: pl.DataFrame, *, topic: str = "<frame>", partition: int = 0, first_offset: int = 0
+    ) -> Batch:
         """Wrap a DataFrame as if its rows were records ``first_offset..`` of a partition."""
         n = df.height
         origin = Origin(topic, partition, np.arange(first_offset, first_offset + n))
@@ -240,10 +267,12 @@ class Batch:
         offs = self.offsets()
         if offs is not None:
             # vectorised: one string column, then one list (no Python frame per record)
-            return (pl.DataFrame({"o": offs})
-                    .select(pl.concat_str(pl.lit(prefix), pl.col("o").cast(pl.String))
-                            .cast(pl.Binary))
-                    .to_series().to_list())
+            return (
+                pl.DataFrame({"o": offs})
+                .select(pl.concat_str(pl.lit(prefix), pl.col("o").cast(pl.String)).cast(pl.Binary))
+                .to_series()
+                .to_list()
+            )
         last = int(self.origin.offsets.max()) if len(self.origin) else -1
         return [f"{prefix}{last}#{i}".encode() for i in range(self.height)]
 
@@ -293,8 +322,13 @@ class Batch:
         if _META + "offset" not in df.columns:
             origin = Origin(topic, int(part_s), np.empty(0, np.int64)) if topic else None
             return cls(df, origin, None)
-        origin = Origin(topic, int(part_s), df[_META + "offset"].to_numpy(),
-                        keys=df[_META + "key"].to_list(), values=df[_META + "value"].to_list(),
-                        timestamps=df[_META + "ts"].to_numpy())
+        origin = Origin(
+            topic,
+            int(part_s),
+            df[_META + "offset"].to_numpy(),
+            keys=df[_META + "key"].to_list(),
+            values=df[_META + "value"].to_list(),
+            timestamps=df[_META + "ts"].to_numpy(),
+        )
         data = df.drop([c for c in df.columns if c.startswith(_META)])
         return cls(data, origin, np.arange(df.height, dtype=np.int64))

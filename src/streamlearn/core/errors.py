@@ -30,9 +30,15 @@ class OperatorError(StreamlearnError):
     The message names the step and, when known, the source topic/partition/offsets.
     """
 
-    def __init__(self, message: str, *, operator: str | None = None,
-                 topic: str | None = None, partition: int | None = None,
-                 offset: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        operator: str | None = None,
+        topic: str | None = None,
+        partition: int | None = None,
+        offset: int | None = None,
+    ) -> None:
         where = []
         if operator:
             where.append(f"step {operator!r}")

@@ -34,5 +34,5 @@ def require(module: str, *, extra: str, feature: str) -> ModuleType:
         return importlib.import_module(module)
     except ImportError as exc:
         raise MissingExtraError(
-            f"{feature} needs the optional package {module!r}: "
-            f"pip install 'streamlearn[{extra}]'") from exc
+            f"{feature} needs the optional package {module!r}: pip install 'streamlearn[{extra}]'"
+        ) from exc

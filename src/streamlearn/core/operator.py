@@ -141,8 +141,13 @@ class Context:
             reasons = [reasons] * batch.height
         self.dead_letters.append(DeadLetter(batch, list(reasons), operator))
 
-    def emit(self, destination: str, batch: Batch, values: list[bytes],
-             keys: list[bytes | None] | None = None) -> None:
+    def emit(
+        self,
+        destination: str,
+        batch: Batch,
+        values: list[bytes],
+        keys: list[bytes | None] | None = None,
+    ) -> None:
         """Hand encoded records to a sink destination (a topic, a table...)."""
         self.outputs.setdefault(destination, []).append(batch)
 

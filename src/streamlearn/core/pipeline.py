@@ -63,8 +63,10 @@ class Pipeline:
             return cls(source=item)
         if isinstance(item, Operator):
             return cls(operators=(item,))
-        raise ConfigError(f"cannot put {type(item).__name__} in a pipeline; expected an "
-                          "operator, a source or a pipeline")
+        raise ConfigError(
+            f"cannot put {type(item).__name__} in a pipeline; expected an "
+            "operator, a source or a pipeline"
+        )
 
     def __or__(self, other: Any) -> Pipeline:
         other = Pipeline.of(other)
@@ -107,14 +109,14 @@ class Pipeline:
                 names.append(f"{i}-{op.kind}")
         if len(set(names)) != len(names):
             dup = sorted({n for n in names if names.count(n) > 1})
-            raise ConfigError(f"step names must be unique; {dup} appear more than once "
-                              "(give the steps name=...)")
+            raise ConfigError(
+                f"step names must be unique; {dup} appear more than once (give the steps name=...)"
+            )
         return names
 
     def stateful_steps(self) -> list[str]:
         """Names of the steps whose state is snapshotted."""
-        return [n for n, op in zip(self.step_names(), self.operators, strict=True)
-                if op.stateful]
+        return [n for n, op in zip(self.step_names(), self.operators, strict=True) if op.stateful]
 
     def build(self) -> Chain:
         """Fresh steps for one partition (and for each side input's operators)."""
@@ -139,14 +141,17 @@ class Pipeline:
             for side in op.inputs():
                 src = side.pipeline.source
                 if src is None or not src.topics:
-                    raise ConfigError(f"side input {side.port!r} of {op.kind} has no source "
-                                      "(e.g. sl.read.from_kafka('labels'))")
+                    raise ConfigError(
+                        f"side input {side.port!r} of {op.kind} has no source "
+                        "(e.g. sl.read.from_kafka('labels'))"
+                    )
                 if side.pipeline.routes() or side.pipeline.stateful:
-                    raise ConfigError(f"side input {side.port!r} of {op.kind}: its operators "
-                                      "must be stateless and have no inputs of their own")
+                    raise ConfigError(
+                        f"side input {side.port!r} of {op.kind}: its operators "
+                        "must be stateless and have no inputs of their own"
+                    )
                 for topic in src.topics:
-                    if topic in routes or (self.source is not None
-                                           and topic in self.source.topics):
+                    if topic in routes or (self.source is not None and topic in self.source.topics):
                         raise ConfigError(f"topic {topic!r} is read twice by the pipeline")
                     routes[topic] = Route(i, side.port, side.pipeline)
         return routes
@@ -164,9 +169,14 @@ class Pipeline:
         return any(op.stateful for op in self.operators)
 
     # -- offline --------------------------------------------------------------------
-    def apply(self, df: pl.DataFrame, *, batch_size: int | None = None,
-              ctx: Context | None = None,
-              side: Mapping[str, pl.DataFrame] | None = None) -> pl.DataFrame:
+    def apply(
+        self,
+        df: pl.DataFrame,
+        *,
+        batch_size: int | None = None,
+        ctx: Context | None = None,
+        side: Mapping[str, pl.DataFrame] | None = None,
+    ) -> pl.DataFrame:
         """Run the operators over a DataFrame, as if it were one partition of a stream.
 
         ``batch_size`` splits the frame into micro-batches in order (the streaming run
@@ -205,8 +215,9 @@ def _split(df: pl.DataFrame, batch_size: int | None) -> Iterable[Batch]:
 class Chain:
     """The built steps of one partition, pushing batches through in order."""
 
-    def __init__(self, steps: Sequence[Step],
-                 sides: dict[str, tuple[int, str, Chain]] | None = None) -> None:
+    def __init__(
+        self, steps: Sequence[Step], sides: dict[str, tuple[int, str, Chain]] | None = None
+    ) -> None:
         self.steps = list(steps)
         #: side-input topic -> (step index, port, the side input's own built operators)
         self.sides = sides or {}
@@ -239,14 +250,17 @@ class Chain:
         self.rows_out[i] += out.height
         return self.push(out, ctx, i + 1)
 
-    def push_port(self, port: str, batch: Batch, ctx: Context, *,
-                  decoded: bool = False) -> Batch | None:
+    def push_port(
+        self, port: str, batch: Batch, ctx: Context, *, decoded: bool = False
+    ) -> Batch | None:
         """:meth:`push_side` by port name (offline); ``decoded`` skips the side input's
         operators (the batch is already what they would make of the records)."""
         topic = next((t for t, (_, p, _) in self.sides.items() if p == port), None)
         if topic is None:
-            raise ConfigError(f"no step has a side input {port!r}; ports: "
-                              f"{sorted({p for _, p, _ in self.sides.values()})}")
+            raise ConfigError(
+                f"no step has a side input {port!r}; ports: "
+                f"{sorted({p for _, p, _ in self.sides.values()})}"
+            )
         if not decoded:
             return self.push_side(topic, batch, ctx)
         i = self.sides[topic][0]
@@ -279,8 +293,11 @@ class Chain:
                 if b.origin is None or not len(b.origin):
                     continue
                 offs = b.offsets()
-                low = int(offs.min()) if offs is not None and len(offs) else \
-                    int(b.origin.offsets.min())
+                low = (
+                    int(offs.min())
+                    if offs is not None and len(offs)
+                    else int(b.origin.offsets.min())
+                )
                 key = (b.origin.topic, b.origin.partition)
                 oldest[key] = min(low, oldest.get(key, low))
         return oldest
@@ -315,8 +332,9 @@ class Chain:
                     out.append(res)
         return out
 
-    def run_frames(self, batches: Iterable[Batch], ctx: Context, *,
-                   flush: bool = True) -> list[Batch]:
+    def run_frames(
+        self, batches: Iterable[Batch], ctx: Context, *, flush: bool = True
+    ) -> list[Batch]:
         out = []
         for b in batches:
             res = self.push(b, ctx)

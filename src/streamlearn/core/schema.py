@@ -15,12 +15,23 @@ from streamlearn.core.errors import ConfigError
 
 #: type names accepted in schemas, case-insensitive
 ALIASES: Mapping[str, pl.DataType] = {
-    "float": pl.Float64(), "f64": pl.Float64(), "double": pl.Float64(),
-    "f32": pl.Float32(), "real": pl.Float32(),
-    "int": pl.Int64(), "long": pl.Int64(), "i64": pl.Int64(), "i32": pl.Int32(),
-    "string": pl.String(), "str": pl.String(), "symbol": pl.String(), "text": pl.String(),
-    "bool": pl.Boolean(), "boolean": pl.Boolean(),
-    "timestamp": pl.Datetime("us"), "datetime": pl.Datetime("us"),
+    "float": pl.Float64(),
+    "f64": pl.Float64(),
+    "double": pl.Float64(),
+    "f32": pl.Float32(),
+    "real": pl.Float32(),
+    "int": pl.Int64(),
+    "long": pl.Int64(),
+    "i64": pl.Int64(),
+    "i32": pl.Int32(),
+    "string": pl.String(),
+    "str": pl.String(),
+    "symbol": pl.String(),
+    "text": pl.String(),
+    "bool": pl.Boolean(),
+    "boolean": pl.Boolean(),
+    "timestamp": pl.Datetime("us"),
+    "datetime": pl.Datetime("us"),
     "date": pl.Date(),
 }
 
@@ -44,10 +55,13 @@ def parse_schema(schema: Mapping[str, Any]) -> dict[str, pl.DataType]:
             try:
                 out[name] = ALIASES[dtype.lower()]
             except KeyError:
-                raise ConfigError(f"unknown type {dtype!r} for field {name!r}; use one of "
-                                  f"{sorted(ALIASES)} or a Polars dtype") from None
-        elif isinstance(dtype, pl.DataType) or (isinstance(dtype, type)
-                                                and issubclass(dtype, pl.DataType)):
+                raise ConfigError(
+                    f"unknown type {dtype!r} for field {name!r}; use one of "
+                    f"{sorted(ALIASES)} or a Polars dtype"
+                ) from None
+        elif isinstance(dtype, pl.DataType) or (
+            isinstance(dtype, type) and issubclass(dtype, pl.DataType)
+        ):
             out[name] = dtype() if isinstance(dtype, type) else dtype
         else:
             raise ConfigError(f"field {name!r}: {dtype!r} is not a type")

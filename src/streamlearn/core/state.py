@@ -48,8 +48,9 @@ def encode_state(
         index[name] = {"dtype": arr.dtype.str, "shape": list(arr.shape), "at": offset}
         payloads.append(raw)
         offset += len(raw)
-    header = orjson.dumps({"values": dict(values), "arrays": index},
-                          option=orjson.OPT_SERIALIZE_NUMPY)
+    header = orjson.dumps(
+        {"values": dict(values), "arrays": index}, option=orjson.OPT_SERIALIZE_NUMPY
+    )
     return b"".join([_MAGIC, struct.pack("<I", len(header)), header, *payloads])
 
 

@@ -21,8 +21,13 @@ from streamlearn.formats.json import decode_values
 from streamlearn.formats.times import parse_times
 
 
-def json(schema: Mapping[str, Any] | None = None, *, required: Sequence[str] | None = None,
-         time_format: str | None = None, name: str | None = None) -> DecodeJson:
+def json(
+    schema: Mapping[str, Any] | None = None,
+    *,
+    required: Sequence[str] | None = None,
+    time_format: str | None = None,
+    name: str | None = None,
+) -> DecodeJson:
     """Parse each record value as a JSON object into typed columns.
 
     The whole batch is parsed at once by Polars' NDJSON reader; records that are not a
@@ -85,8 +90,9 @@ class _DecodeJsonStep(Step):
         self.read_schema = None
         self.temporal: dict[str, pl.DataType] = {}
         if self.schema is not None:
-            self.read_schema = {k: (pl.String() if is_temporal(v) else v)
-                                for k, v in self.schema.items()}
+            self.read_schema = {
+                k: (pl.String() if is_temporal(v) else v) for k, v in self.schema.items()
+            }
             self.temporal = {k: v for k, v in self.schema.items() if is_temporal(v)}
         if spec.required is not None:
             self.required = list(spec.required)
@@ -98,8 +104,9 @@ class _DecodeJsonStep(Step):
         values = _raw_values(batch)
         df, good, bad = decode_values(values, self.read_schema)
         if bad:
-            ctx.dead_letter(batch.take(np.array([i for i, _ in bad])), [r for _, r in bad],
-                            self.name)
+            ctx.dead_letter(
+                batch.take(np.array([i for i, _ in bad])), [r for _, r in bad], self.name
+            )
         if good is not None:
             batch = batch.take(good)
         if df.height == 0:
@@ -127,22 +134,28 @@ class _DecodeJsonStep(Step):
             parsed = parse_times(raw, dtype, self.time_format)
             conv.append(parsed)
             if parsed.null_count() != raw.null_count():
-                reason = (f"field {name!r}: cannot parse as {dtype}" +
-                          (f" with format {self.time_format!r}" if self.time_format else
-                           " (expected ISO 8601; set time_format= for other layouts)"))
+                reason = f"field {name!r}: cannot parse as {dtype}" + (
+                    f" with format {self.time_format!r}"
+                    if self.time_format
+                    else " (expected ISO 8601; set time_format= for other layouts)"
+                )
                 failed.append((reason, raw.is_not_null() & parsed.is_null()))
         out = df.with_columns(conv) if conv else df
         for name in self.required:
             if name not in df.columns:
-                failed.append((f"field {name!r} is missing", pl.repeat(True, df.height,
-                                                                       eager=True)))
+                failed.append(
+                    (f"field {name!r} is missing", pl.repeat(True, df.height, eager=True))
+                )
             elif df[name].null_count():
                 failed.append((f"field {name!r} is missing or null", df[name].is_null()))
         if not failed:
             return out, None
         masks = pl.DataFrame({f"m{i}": m for i, (_, m) in enumerate(failed)})
-        why = masks.select(pl.coalesce([pl.when(pl.col(f"m{i}")).then(pl.lit(r))
-                                        for i, (r, _) in enumerate(failed)]).alias("r"))["r"]
+        why = masks.select(
+            pl.coalesce(
+                [pl.when(pl.col(f"m{i}")).then(pl.lit(r)) for i, (r, _) in enumerate(failed)]
+            ).alias("r")
+        )["r"]
         bad_mask = why.is_not_null()
         return out, (why.filter(bad_mask).to_list(), bad_mask.to_numpy())
 

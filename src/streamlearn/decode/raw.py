@@ -43,8 +43,12 @@ class DecodeRaw(Operator):
 
 class _DecodeRawStep(Step):
     def process(self, batch: Batch, ctx: Context) -> Batch | None:
-        df = pl.DataFrame({"key": pl.Series(batch.keys(), dtype=pl.Binary),
-                           "value": pl.Series(batch.values(), dtype=pl.Binary)})
+        df = pl.DataFrame(
+            {
+                "key": pl.Series(batch.keys(), dtype=pl.Binary),
+                "value": pl.Series(batch.values(), dtype=pl.Binary),
+            }
+        )
         return batch.with_data(df)
 
 

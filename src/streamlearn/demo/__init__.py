@@ -15,11 +15,21 @@ from streamlearn.demo.base import DemoSettings, Scenario, ViewTable
 from streamlearn.demo.late_labels import LateLabels
 from streamlearn.demo.trades_clusters import TradesClusters
 
-__all__ = ["ALIASES", "SCENARIOS", "DemoSettings", "LateLabels", "Scenario", "TradesClusters",
-           "ViewTable", "make_scenario"]
+__all__ = [
+    "ALIASES",
+    "SCENARIOS",
+    "DemoSettings",
+    "LateLabels",
+    "Scenario",
+    "TradesClusters",
+    "ViewTable",
+    "make_scenario",
+]
 
 SCENARIOS: dict[str, type[TradesClusters] | type[LateLabels]] = {
-    TradesClusters.name: TradesClusters, LateLabels.name: LateLabels}
+    TradesClusters.name: TradesClusters,
+    LateLabels.name: LateLabels,
+}
 #: the names ``--scenario`` took before the scenarios were named for what they do
 ALIASES = {"s1": TradesClusters.name, "s4": LateLabels.name}
 

@@ -86,10 +86,18 @@ class Scenario(Protocol):
         ...
 
 
-def feed_chunks(config: KafkaConfig, chunk: Callable[[int], list[Record]], *,
-                stop: threading.Event, records: int | None, rate: float, chunk_size: int,
-                runner: Any = None, paced: bool = True,
-                on_progress: Callable[[int], None] | None = None) -> int:
+def feed_chunks(
+    config: KafkaConfig,
+    chunk: Callable[[int], list[Record]],
+    *,
+    stop: threading.Event,
+    records: int | None,
+    rate: float,
+    chunk_size: int,
+    runner: Any = None,
+    paced: bool = True,
+    on_progress: Callable[[int], None] | None = None,
+) -> int:
     """Produce ``chunk(n)`` records, ``chunk_size`` units at a time, at ``rate`` units per
     second (``paced``) until ``records`` units were fed or ``stop`` is set.
 
@@ -104,8 +112,12 @@ def feed_chunks(config: KafkaConfig, chunk: Callable[[int], list[Record]], *,
     from streamlearn.kafka.produce import produce
 
     deadline = time.monotonic() + 60
-    while runner is not None and not runner.stats.partitions and not stop.is_set() \
-            and time.monotonic() < deadline:
+    while (
+        runner is not None
+        and not runner.stats.partitions
+        and not stop.is_set()
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.05)
     producer = Producer(config.producer_config())
     total = 0

@@ -32,18 +32,29 @@ FEATURES = [f"f{i}" for i in range(8)]
 MIN_BOUNDED_S = 2.0
 
 
-def pipeline(events: str = "events", labels: str = "labels", out: str = "predictions",
-             *, metrics_topic: str | None = "metrics", C: float = 0.1) -> Pipeline:
+def pipeline(
+    events: str = "events",
+    labels: str = "labels",
+    out: str = "predictions",
+    *,
+    metrics_topic: str | None = "metrics",
+    C: float = 0.1,
+) -> Pipeline:
     """Events -> online passive-aggressive classifier (labels from ``labels``) -> out."""
-    return (sl.read.from_kafka(events)
-            | sl.decode.json({"event_id": "string", **dict.fromkeys(FEATURES, "float")})
-            | sl.ml.online_classifier(FEATURES, id="event_id", label="y", name="model",
-                                      model=sl.ml.PassiveAggressive(C=C,
-                                                                    multiclass="multiclass"),
-                                      feedback=sl.read.from_kafka(labels),
-                                      metrics_topic=metrics_topic)
-            | sl.write.to_kafka(out, columns=["event_id", "prediction", "score",
-                                              "model_updates"]))
+    return (
+        sl.read.from_kafka(events)
+        | sl.decode.json({"event_id": "string", **dict.fromkeys(FEATURES, "float")})
+        | sl.ml.online_classifier(
+            FEATURES,
+            id="event_id",
+            label="y",
+            name="model",
+            model=sl.ml.PassiveAggressive(C=C, multiclass="multiclass"),
+            feedback=sl.read.from_kafka(labels),
+            metrics_topic=metrics_topic,
+        )
+        | sl.write.to_kafka(out, columns=["event_id", "prediction", "score", "model_updates"])
+    )
 
 
 class LateLabels:
@@ -64,8 +75,12 @@ class LateLabels:
         ensure_topics(config, {self.topics["events"]: 1, self.topics["labels"]: 1})
 
     def pipeline(self) -> Pipeline:
-        return pipeline(self.topics["events"], self.topics["labels"], self.topics["out"],
-                        metrics_topic=self.topics["metrics"])
+        return pipeline(
+            self.topics["events"],
+            self.topics["labels"],
+            self.topics["out"],
+            metrics_topic=self.topics["metrics"],
+        )
 
     def max_records(self) -> int | None:
         records = self.settings.records
@@ -92,8 +107,16 @@ class LateLabels:
         size = max(1, int(rate / 10))
         if s.records is not None:
             size = max(1, min(size, s.records // 20))
-        feed_chunks(config, chunk, stop=stop, records=s.records, rate=rate,
-                    chunk_size=size, runner=runner, on_progress=self._count)
+        feed_chunks(
+            config,
+            chunk,
+            stop=stop,
+            records=s.records,
+            rate=rate,
+            chunk_size=size,
+            runner=runner,
+            on_progress=self._count,
+        )
 
     def _count(self, n: int) -> None:
         self.produced = n
@@ -101,38 +124,49 @@ class LateLabels:
     def view(self, stats: RunStats) -> tuple[list[tuple[str, str]], list[ViewTable]]:
         r = _report(stats)
         win = r.get("window", {})
-        rows = [("events produced", f"{self.produced:,}"),
-                ("labels learned", f"{r.get('learned', 0):,}"),
-                ("accuracy (since start)", _fmt(r.get("accuracy"))),
-                ("accuracy (last 1,000)", _fmt(win.get("accuracy"))),
-                ("macro F1 (last 1,000)", _fmt(win.get("macro_f1"))),
-                ("events waiting for labels", f"{r.get('pending_events', 0):,}"),
-                ("labels waiting for events", f"{r.get('waiting_labels', 0):,}"),
-                ("expired / duplicate labels",
-                 f"{r.get('expired_labels', 0):,} / {r.get('duplicate_labels', 0):,}"),
-                ("model updates", f"{r.get('model_updates', 0):,}"),
-                ("dead-lettered", f"{stats.dead_lettered:,}")]
-        table = ViewTable("per class (since start)",
-                          ("class", "precision", "recall", "F1", "support"))
+        rows = [
+            ("events produced", f"{self.produced:,}"),
+            ("labels learned", f"{r.get('learned', 0):,}"),
+            ("accuracy (since start)", _fmt(r.get("accuracy"))),
+            ("accuracy (last 1,000)", _fmt(win.get("accuracy"))),
+            ("macro F1 (last 1,000)", _fmt(win.get("macro_f1"))),
+            ("events waiting for labels", f"{r.get('pending_events', 0):,}"),
+            ("labels waiting for events", f"{r.get('waiting_labels', 0):,}"),
+            (
+                "expired / duplicate labels",
+                f"{r.get('expired_labels', 0):,} / {r.get('duplicate_labels', 0):,}",
+            ),
+            ("model updates", f"{r.get('model_updates', 0):,}"),
+            ("dead-lettered", f"{stats.dead_lettered:,}"),
+        ]
+        table = ViewTable(
+            "per class (since start)", ("class", "precision", "recall", "F1", "support")
+        )
         for label, m in sorted(r.get("per_class", {}).items()):
-            table.rows.append((label, _fmt(m["precision"]), _fmt(m["recall"]), _fmt(m["f1"]),
-                               f"{m['support']:,}"))
+            table.rows.append(
+                (label, _fmt(m["precision"]), _fmt(m["recall"]), _fmt(m["f1"]), f"{m['support']:,}")
+            )
         return rows, [table]
 
     def summary(self, stats: RunStats) -> dict[str, Any]:
         r = _report(stats)
-        out = {"records_in": stats.records_in, "predictions_out": stats.records_out,
-               "labels": r.get("labels", 0), "learned": r.get("learned", 0),
-               "accuracy": r.get("accuracy"),
-               "accuracy_window": r.get("window", {}).get("accuracy"),
-               "macro_f1": r.get("macro_f1"),
-               "pending_events": r.get("pending_events", 0),
-               "waiting_labels": r.get("waiting_labels", 0),
-               "dead_lettered": stats.dead_lettered}
+        out = {
+            "records_in": stats.records_in,
+            "predictions_out": stats.records_out,
+            "labels": r.get("labels", 0),
+            "learned": r.get("learned", 0),
+            "accuracy": r.get("accuracy"),
+            "accuracy_window": r.get("window", {}).get("accuracy"),
+            "macro_f1": r.get("macro_f1"),
+            "pending_events": r.get("pending_events", 0),
+            "waiting_labels": r.get("waiting_labels", 0),
+            "dead_lettered": stats.dead_lettered,
+        }
         if out["accuracy"] is None:
             out["accuracy_note"] = (
                 "no event was predicted by a model that had learned a label yet (every "
-                "event came before the first label was learned): run with more --records")
+                "event came before the first label was learned): run with more --records"
+            )
         return out
 
 

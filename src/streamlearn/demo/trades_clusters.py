@@ -29,26 +29,39 @@ from streamlearn.runtime.stats import RunStats
 __all__ = ["BAD_RECORDS", "TRADES_SCHEMA", "TradesClusters", "operators", "pipeline"]
 
 #: malformed records mixed into the demo stream, to show the dead-letter topic
-BAD_RECORDS = [b'{"time": "2026-01-01T00:00:00", "sym": "X", "bid": 1.0',  # truncated
-               b"\x00\xff garbage", b'{"sym": "X", "bid": "high", "ask": 1.0}', b""]
+BAD_RECORDS = [
+    b'{"time": "2026-01-01T00:00:00", "sym": "X", "bid": 1.0',  # truncated
+    b"\x00\xff garbage",
+    b'{"sym": "X", "bid": "high", "ask": 1.0}',
+    b"",
+]
 
 
-def operators(*, k: int = 3, buffer_size: int = 1000, window_seconds: float = 5.0,
-              cluster: int = 0, seed: int = 0, window_rows: int = 50_000) -> Pipeline:
+def operators(
+    *,
+    k: int = 3,
+    buffer_size: int = 1000,
+    window_seconds: float = 5.0,
+    cluster: int = 0,
+    seed: int = 0,
+    window_rows: int = 50_000,
+) -> Pipeline:
     """decode -> timer window -> sequential k-means -> SQL filter (no source, no sink).
 
     ``window_rows`` bounds the 5-second window under load: it is emitted early once that
     many rows are held (50k: ~45 MB less peak RSS than 100k, same speed; BENCHMARKS.md).
     """
-    return (sl.decode.json(TRADES_SCHEMA)
-            | sl.window.timer(seconds=window_seconds, max_rows=window_rows, name="window")
-            | sl.ml.sequential_k_means(["bid", "ask"], k=k, buffer_size=buffer_size,
-                                       seed=seed, name="kmeans")
-            | sl.sql(f"select * from $1 where cluster = {int(cluster)}"))
+    return (
+        sl.decode.json(TRADES_SCHEMA)
+        | sl.window.timer(seconds=window_seconds, max_rows=window_rows, name="window")
+        | sl.ml.sequential_k_means(
+            ["bid", "ask"], k=k, buffer_size=buffer_size, seed=seed, name="kmeans"
+        )
+        | sl.sql(f"select * from $1 where cluster = {int(cluster)}")
+    )
 
 
-def pipeline(source: str = "trades", sink: str = "trades-cluster0", **kwargs: Any
-             ) -> Pipeline:
+def pipeline(source: str = "trades", sink: str = "trades-cluster0", **kwargs: Any) -> Pipeline:
     """The whole pipeline, from the ``trades`` topic to the cluster-0 topic."""
     return sl.read.from_kafka(source) | operators(**kwargs) | sl.write.to_kafka(sink)
 
@@ -71,8 +84,13 @@ class TradesClusters:
 
     def pipeline(self) -> Pipeline:
         s = self.settings
-        return pipeline(self.topics["in"], self.topics["out"], window_seconds=s.window,
-                        buffer_size=s.buffer_size, seed=s.seed)
+        return pipeline(
+            self.topics["in"],
+            self.topics["out"],
+            window_seconds=s.window,
+            buffer_size=s.buffer_size,
+            seed=s.seed,
+        )
 
     def max_records(self) -> int | None:
         return self.settings.records
@@ -94,31 +112,45 @@ class TradesClusters:
     def feed(self, config: KafkaConfig, stop: threading.Event, runner: Any) -> None:
         s = self.settings
         bounded = s.records is not None
-        feed_chunks(config, self._chunk(random.Random(s.seed)), stop=stop, records=s.records,
-                    rate=s.rate, chunk_size=5_000 if bounded else max(1, int(s.rate / 10)),
-                    paced=not bounded, on_progress=self._count)
+        feed_chunks(
+            config,
+            self._chunk(random.Random(s.seed)),
+            stop=stop,
+            records=s.records,
+            rate=s.rate,
+            chunk_size=5_000 if bounded else max(1, int(s.rate / 10)),
+            paced=not bounded,
+            on_progress=self._count,
+        )
 
     def _count(self, n: int) -> None:
         self.produced = n
 
     def view(self, stats: RunStats) -> tuple[list[tuple[str, str]], list[ViewTable]]:
-        rows = [("produced", f"{self.produced:,}"),
-                ("filtered", f"{stats.records_filtered:,}"),
-                ("in windows/buffers", f"{stats.records_buffered:,}"),
-                ("dead-lettered", f"{stats.dead_lettered:,}")]
+        rows = [
+            ("produced", f"{self.produced:,}"),
+            ("filtered", f"{stats.records_filtered:,}"),
+            ("in windows/buffers", f"{stats.records_buffered:,}"),
+            ("dead-lettered", f"{stats.dead_lettered:,}"),
+        ]
         table = ViewTable("centroids (bid, ask)", ("cluster", "bid", "ask", "records"))
         model = _model(stats)
-        for i, (cent, n) in enumerate(zip(model.get("centroids") or [],
-                                          model.get("counts") or [], strict=False)):
+        for i, (cent, n) in enumerate(
+            zip(model.get("centroids") or [], model.get("counts") or [], strict=False)
+        ):
             table.rows.append((str(i), f"{cent[0]:.3f}", f"{cent[1]:.3f}", f"{n:,}"))
         return rows, [table]
 
     def summary(self, stats: RunStats) -> dict[str, Any]:
         model = _model(stats)
-        return {"records_in": stats.records_in, "records_out": stats.records_out,
-                "records_filtered": stats.records_filtered,
-                "dead_lettered": stats.dead_lettered, "centroids": model.get("centroids"),
-                "cluster_counts": model.get("counts")}
+        return {
+            "records_in": stats.records_in,
+            "records_out": stats.records_out,
+            "records_filtered": stats.records_filtered,
+            "dead_lettered": stats.dead_lettered,
+            "centroids": model.get("centroids"),
+            "cluster_counts": model.get("counts"),
+        }
 
 
 def _model(stats: RunStats) -> dict[str, Any]:

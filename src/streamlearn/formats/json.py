@@ -41,8 +41,9 @@ import pyarrow as pa
 Rejected = list[tuple[int, str]]
 
 
-def decode_values(values: list[bytes | None], schema: Mapping[str, pl.DataType] | None
-                  ) -> tuple[pl.DataFrame, np.ndarray | None, Rejected]:
+def decode_values(
+    values: list[bytes | None], schema: Mapping[str, pl.DataType] | None
+) -> tuple[pl.DataFrame, np.ndarray | None, Rejected]:
     """Parse JSON objects; returns ``(frame, positions, bad)``.
 
     ``positions`` gives, for each row of the frame, the index of its value (``None`` when
@@ -92,8 +93,9 @@ def encode_json(df: pl.DataFrame) -> list[bytes]:
     return lines
 
 
-def _parse(values: list[bytes], schema: Mapping[str, pl.DataType] | None
-           ) -> tuple[pl.DataFrame, np.ndarray | None, Rejected]:
+def _parse(
+    values: list[bytes], schema: Mapping[str, pl.DataType] | None
+) -> tuple[pl.DataFrame, np.ndarray | None, Rejected]:
     """:func:`decode_values` for non-empty values; positions ``None`` when all parsed."""
     originals = values
     buf = b"\n".join(values)
@@ -109,17 +111,14 @@ def _parse(values: list[bytes], schema: Mapping[str, pl.DataType] | None
         rejected: Rejected = []
     except Exception:
         frames, good, rejected = _bisect(values, originals, schema)
-        df = (pl.concat(frames, how="vertical_relaxed") if frames
-              else pl.DataFrame(schema=schema))
+        df = pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame(schema=schema)
         buf = b"\n".join([values[i] for i in good])
-    suspects = _duplicate_suspects(buf, df, values if good is None else
-                                   [values[i] for i in good])
+    suspects = _duplicate_suspects(buf, df, values if good is None else [values[i] for i in good])
     if suspects is None:
         return df, good, rejected
     # rows of df -> indices of values: the identity, or the rows the bisection kept
     to_in = np.arange(len(values)) if good is None else good
-    df, rows, rejected_dup = _last_wins(df, [values[i] for i in to_in[suspects]],
-                                        suspects, schema)
+    df, rows, rejected_dup = _last_wins(df, [values[i] for i in to_in[suspects]], suspects, schema)
     rejected += [(int(to_in[i]), r) for i, r in rejected_dup]
     rejected.sort()
     return df, to_in[rows], rejected
@@ -129,9 +128,9 @@ def _read(buf: bytes, schema: Mapping[str, pl.DataType] | None) -> pl.DataFrame:
     return pl.read_ndjson(io.BytesIO(buf), schema=schema)
 
 
-def _bisect(values: list[bytes], originals: list[bytes],
-            schema: Mapping[str, pl.DataType] | None
-            ) -> tuple[list[pl.DataFrame], np.ndarray, Rejected]:
+def _bisect(
+    values: list[bytes], originals: list[bytes], schema: Mapping[str, pl.DataType] | None
+) -> tuple[list[pl.DataFrame], np.ndarray, Rejected]:
     """Parse halves recursively to isolate the records the reader rejects."""
     frames: list[pl.DataFrame] = []
     good: list[np.ndarray] = []
@@ -169,8 +168,7 @@ def _bisect(values: list[bytes], originals: list[bytes],
     return frames, idx, bad
 
 
-def _duplicate_suspects(buf: bytes, df: pl.DataFrame, values: list[bytes]
-                        ) -> np.ndarray | None:
+def _duplicate_suspects(buf: bytes, df: pl.DataFrame, values: list[bytes]) -> np.ndarray | None:
     """Rows that may repeat a top-level key of ``df`` (``None``: none can).
 
     First the proof that costs one pass: every colon of valid JSON separates a key from
@@ -186,14 +184,14 @@ def _duplicate_suspects(buf: bytes, df: pl.DataFrame, values: list[bytes]
     escaped = b"\\" in buf
     if not escaped and _colons(buf) == _expected_colons(df):
         return None
-    clean = [f for f in df.columns
-             if buf.count(b'"%s"' % f.encode()) == n - df[f].null_count()]
+    clean = [f for f in df.columns if buf.count(b'"%s"' % f.encode()) == n - df[f].null_count()]
     escaped = escaped and b"\\u" in buf  # keys spelled with \u escapes are not counted
     if len(clean) == len(df.columns) and not escaped:
         return None
     raw = pl.Series(values, dtype=pl.Binary).cast(pl.String, strict=False)
-    hits = [raw.str.count_matches(f'"{f}"', literal=True) >= 2
-            for f in df.columns if f not in clean]
+    hits = [
+        raw.str.count_matches(f'"{f}"', literal=True) >= 2 for f in df.columns if f not in clean
+    ]
     if escaped:
         hits.append(raw.str.contains("\\u", literal=True))
     mask = pl.select(pl.any_horizontal(hits)).to_series().fill_null(False)
@@ -225,9 +223,12 @@ def _expected_colons(df: pl.DataFrame) -> int:
     return total
 
 
-def _last_wins(df: pl.DataFrame, suspects: list[bytes], rows: np.ndarray,
-               schema: Mapping[str, pl.DataType] | None
-               ) -> tuple[pl.DataFrame, np.ndarray, Rejected]:
+def _last_wins(
+    df: pl.DataFrame,
+    suspects: list[bytes],
+    rows: np.ndarray,
+    schema: Mapping[str, pl.DataType] | None,
+) -> tuple[pl.DataFrame, np.ndarray, Rejected]:
     """Re-read the suspect ``rows`` of ``df`` with each repeated key's last value."""
     fixed: list[int] = []
     texts: list[bytes] = []
@@ -242,15 +243,16 @@ def _last_wins(df: pl.DataFrame, suspects: list[bytes], rows: np.ndarray,
     where = np.asarray(fixed, dtype=np.int64)
     keep = np.ones(df.height, dtype=bool)
     keep[where] = False
-    parts = [df.filter(pl.Series(keep)).with_columns(
-        pl.Series("__sl_pos", np.flatnonzero(keep)))]
+    parts = [df.filter(pl.Series(keep)).with_columns(pl.Series("__sl_pos", np.flatnonzero(keep)))]
     if frames:
-        parts.append(pl.concat(frames, how="vertical_relaxed").with_columns(
-            pl.Series("__sl_pos", where[good])))
+        parts.append(
+            pl.concat(frames, how="vertical_relaxed").with_columns(
+                pl.Series("__sl_pos", where[good])
+            )
+        )
     out = pl.concat(parts, how="diagonal_relaxed").sort("__sl_pos")
     pos = out["__sl_pos"].to_numpy()
-    return (out.drop("__sl_pos"), pos,
-            [(int(where[i]), reason) for i, reason in rejected])
+    return (out.drop("__sl_pos"), pos, [(int(where[i]), reason) for i, reason in rejected])
 
 
 def _exact(value: bytes) -> tuple[bytes | None, str | None]:
@@ -277,9 +279,11 @@ def _exact(value: bytes) -> tuple[bytes | None, str | None]:
         pos = getattr(exc, "pos", None)
         if isinstance(exc, json.JSONDecodeError) and exc.msg.startswith("Invalid control"):
             char = text[pos] if pos is not None and pos < len(text) else "?"
-            return None, (f"invalid JSON record: raw control character U+{ord(char):04X} "
-                          f"inside a string at character {pos}; JSON requires it escaped "
-                          f"(\\u{ord(char):04x})")
+            return None, (
+                f"invalid JSON record: raw control character U+{ord(char):04X} "
+                f"inside a string at character {pos}; JSON requires it escaped "
+                f"(\\u{ord(char):04x})"
+            )
         return None, None
     if not repeated:
         return None, None

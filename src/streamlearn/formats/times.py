@@ -15,14 +15,12 @@ import polars as pl
 import pyarrow as pa
 
 #: ISO 8601 layouts tried, in this order, for times the vectorised parser leaves over
-_ISO_NAIVE = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M",
-              "%Y-%m-%d %H:%M")
+_ISO_NAIVE = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M")
 _ISO_ZONED = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z")
 _UNIT_DIGITS = {"ms": 3, "us": 6, "ns": 9}
 
 
-def parse_times(raw: pl.Series, dtype: pl.DataType, time_format: str | None = None
-                ) -> pl.Series:
+def parse_times(raw: pl.Series, dtype: pl.DataType, time_format: str | None = None) -> pl.Series:
     """Text to ``Datetime``/``Date``, null where a value does not parse.
 
     With ``time_format`` every value is parsed with that ``strftime`` format. Without it,
@@ -48,8 +46,11 @@ def parse_times(raw: pl.Series, dtype: pl.DataType, time_format: str | None = No
         day = raw.str.to_date("%Y-%m-%d", strict=False)
         if day.null_count() == raw.null_count():
             return day
-        return pl.select(pl.coalesce(day, parse_times(raw, pl.Datetime("us")).dt.date())
-                         ).to_series().alias(raw.name)
+        return (
+            pl.select(pl.coalesce(day, parse_times(raw, pl.Datetime("us")).dt.date()))
+            .to_series()
+            .alias(raw.name)
+        )
     assert isinstance(dtype, pl.Datetime)
     unit, zone = dtype.time_unit or "us", dtype.time_zone
     if time_format is not None:
@@ -57,12 +58,12 @@ def parse_times(raw: pl.Series, dtype: pl.DataType, time_format: str | None = No
     fast = fast_iso_times(raw, dtype)
     if fast is not None:
         return fast
-    tries = [raw.str.to_datetime(f, time_unit=unit, time_zone=zone, strict=False)
-             for f in _ISO_NAIVE]
+    tries = [
+        raw.str.to_datetime(f, time_unit=unit, time_zone=zone, strict=False) for f in _ISO_NAIVE
+    ]
     for f in _ISO_ZONED:
         aware = raw.str.to_datetime(f, time_unit=unit, time_zone="UTC", strict=False)
-        tries.append(aware.dt.convert_time_zone(zone) if zone else
-                     aware.dt.replace_time_zone(None))
+        tries.append(aware.dt.convert_time_zone(zone) if zone else aware.dt.replace_time_zone(None))
     return pl.select(pl.coalesce(tries)).to_series().alias(raw.name)
 
 
@@ -86,8 +87,12 @@ def fast_iso_times(raw: pl.Series, dtype: pl.Datetime) -> pl.Series | None:
     """
     n = raw.len()
     unit = dtype.time_unit or "us"
-    if (n == 0 or raw.null_count() or dtype.time_zone not in (None, "UTC")
-            or unit not in _UNIT_DIGITS):
+    if (
+        n == 0
+        or raw.null_count()
+        or dtype.time_zone not in (None, "UTC")
+        or unit not in _UNIT_DIGITS
+    ):
         return None
     width = _UNIT_DIGITS[unit]
     block = _text_block(raw, 20 + width)
@@ -98,10 +103,13 @@ def fast_iso_times(raw: pl.Series, dtype: pl.Datetime) -> pl.Series | None:
     # the separators are "-", "-", "T" or " ", ":", ":"
     digits = rows[:, _DIGIT_POS] - np.uint8(48)
     seps = rows[:, _SEP_POS]
-    if ((digits > 9).any() or not (seps[:, [0, 1, 3, 4]] == _SEPARATORS).all()
-            or not ((seps[:, 2] == 84) | (seps[:, 2] == 32)).all()):
+    if (
+        (digits > 9).any()
+        or not (seps[:, [0, 1, 3, 4]] == _SEPARATORS).all()
+        or not ((seps[:, 2] == 84) | (seps[:, 2] == 32)).all()
+    ):
         return None
-    d = digits.T.astype(np.int32)                                  # (14, n), contiguous
+    d = digits.T.astype(np.int32)  # (14, n), contiguous
     year = d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3]
     month = d[4] * 10 + d[5]
     day = d[6] * 10 + d[7]
@@ -110,8 +118,9 @@ def fast_iso_times(raw: pl.Series, dtype: pl.Datetime) -> pl.Series | None:
     month_ok = (month >= 1) & (month <= 12)
     dim = _DAYS_IN_MONTH[np.where(month_ok, month, 1)] + (leap & (month == 2))
     # minutes and seconds need only their tens digit checked (< 6)
-    if not ((year >= 1) & month_ok & (day >= 1) & (day <= dim) & (hour < 24)
-            & (d[10] < 6) & (d[12] < 6)).all():
+    if not (
+        (year >= 1) & month_ok & (day >= 1) & (day <= dim) & (hour < 24) & (d[10] < 6) & (d[12] < 6)
+    ).all():
         return None
     # days from the civil date (H. Hinnant's algorithm), then ticks of the unit
     y = year - (month <= 2)
@@ -120,14 +129,14 @@ def fast_iso_times(raw: pl.Series, dtype: pl.Datetime) -> pl.Series | None:
     doy = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
     days = (era * 146_097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719_468).astype(np.int64)
     secs = hour * 3600 + (d[10] * 10 + d[11]) * 60 + d[12] * 10 + d[13]
-    ticks = (days * 86_400 + secs) * 10 ** width
+    ticks = (days * 86_400 + secs) * 10**width
     if rows.shape[1] > 19:
         frac_len = lens - 20
         if (frac_len == 0).any() or not (rows[frac_len > 0, 19] == 46).all():  # '.' digits
             return None
         frac = rows[:, 20:] - np.uint8(48)
-        given = frac.shape[1]                                       # <= width
-        if int(frac_len.min()) < given:                             # some are shorter
+        given = frac.shape[1]  # <= width
+        if int(frac_len.min()) < given:  # some are shorter
             frac = np.where(np.arange(given) < frac_len[:, None], frac, np.uint8(0))
         if (frac > 9).any():
             return None
@@ -153,7 +162,7 @@ def _text_block(raw: pl.Series, max_len: int) -> tuple[np.ndarray, np.ndarray] |
         arr = arr.cast(pa.large_string())
     bufs = arr.buffers()
     off_type = np.int64 if pa.types.is_large_string(arr.type) else np.int32
-    offsets = np.frombuffer(bufs[1], dtype=off_type)[arr.offset:arr.offset + n + 1]
+    offsets = np.frombuffer(bufs[1], dtype=off_type)[arr.offset : arr.offset + n + 1]
     offsets = offsets.astype(np.int64)
     data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else None
     lens = np.diff(offsets)
@@ -162,7 +171,7 @@ def _text_block(raw: pl.Series, max_len: int) -> tuple[np.ndarray, np.ndarray] |
         return None
     if lo == hi:
         start = int(offsets[0])
-        return data[start:start + n * lo].reshape(n, lo), lens
+        return data[start : start + n * lo].reshape(n, lo), lens
     pos = offsets[:-1, None] + np.arange(hi)
     inside = np.arange(hi) < lens[:, None]
     rows = np.where(inside, data[np.where(inside, pos, 0)], np.uint8(48))

@@ -76,8 +76,11 @@ class PendingTable:
             return 0
         if TIME not in rows.columns:
             rows = rows.with_columns(pl.lit(now, pl.Float64).alias(TIME))
-        self.frame = rows if self.frame is None or not self.frame.height else pl.concat(
-            [self.frame, rows], how="diagonal_relaxed")
+        self.frame = (
+            rows
+            if self.frame is None or not self.frame.height
+            else pl.concat([self.frame, rows], how="diagonal_relaxed")
+        )
         return self.bound()
 
     def bound(self) -> int:
@@ -103,7 +106,8 @@ class PendingTable:
         """Remove the rows whose key is in ``keys``."""
         if self.height:
             self.frame = self.frame.filter(  # type: ignore[union-attr]
-                ~pl.col(self.key).is_in(keys.implode()))
+                ~pl.col(self.key).is_in(keys.implode())
+            )
 
     def expire(self, now: float) -> int:
         """Remove rows older than ``ttl``; returns how many."""
@@ -188,14 +192,14 @@ class DelayedJoin:
         ``duplicates``.
     """
 
-    def __init__(self, key: str, *, ttl: float, max_rows: int,
-                 recent: int = RECENT_KEYS) -> None:
+    def __init__(self, key: str, *, ttl: float, max_rows: int, recent: int = RECENT_KEYS) -> None:
         self.key = key
         self.left = PendingTable(key, ttl=ttl, max_rows=max_rows)
         self.right = PendingTable(key, ttl=ttl, max_rows=max_rows)
         self.matched = RecentKeys(recent)
-        self.counts = dict.fromkeys(("expired_left", "expired_right", "dropped_left",
-                                     "dropped_right", "duplicates"), 0)
+        self.counts = dict.fromkeys(
+            ("expired_left", "expired_right", "dropped_left", "dropped_right", "duplicates"), 0
+        )
 
     def expire(self, now: float) -> None:
         self.counts["expired_left"] += self.left.expire(now)
@@ -206,8 +210,11 @@ class DelayedJoin:
         of height 0 when none were)."""
         rows = rows.with_columns(pl.lit(now, pl.Float64).alias(TIME))
         left = self.left
-        left.frame = rows if left.frame is None or not left.height else \
-            pl.concat([left.frame, rows], how="diagonal_relaxed")
+        left.frame = (
+            rows
+            if left.frame is None or not left.height
+            else pl.concat([left.frame, rows], how="diagonal_relaxed")
+        )
         joined = _NOTHING
         if self.right.height:
             # a waiting right row had no left partner when it came: only these new rows
@@ -232,8 +239,12 @@ class DelayedJoin:
         if not self.left.height:
             joined = right.clear().drop(TIME)
         else:
-            joined = right.drop(TIME).join(self.left.frame.drop(TIME),  # type: ignore[union-attr]
-                                           on=key, how="inner", maintain_order="left")
+            joined = right.drop(TIME).join(
+                self.left.frame.drop(TIME),  # type: ignore[union-attr]
+                on=key,
+                how="inner",
+                maintain_order="left",
+            )
         if joined.height:
             ids = joined[key]
             self.left.drop(ids)
@@ -253,8 +264,11 @@ class DelayedJoin:
     # -- state --------------------------------------------------------------------------
     def snapshot(self, prefix: str = "") -> dict[str, np.ndarray]:
         """The tables and the matched keys as arrays, named ``{prefix}left`` etc."""
-        parts = {"left": self.left.snapshot(), "right": self.right.snapshot(),
-                 "matched": self.matched.snapshot()}
+        parts = {
+            "left": self.left.snapshot(),
+            "right": self.right.snapshot(),
+            "matched": self.matched.snapshot(),
+        }
         return {prefix + k: v for k, v in parts.items() if v is not None}
 
     def restore(self, arrays: dict[str, np.ndarray], prefix: str = "") -> None:

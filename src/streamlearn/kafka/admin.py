@@ -19,8 +19,15 @@ from streamlearn.core.errors import KafkaError
 from streamlearn.kafka.clients import make_admin, make_consumer
 from streamlearn.kafka.config import KafkaConfig
 
-__all__ = ["create_topics", "delete_topics", "ensure_topics", "log_end_offsets",
-           "partition_count", "topic_config", "topic_partitions"]
+__all__ = [
+    "create_topics",
+    "delete_topics",
+    "ensure_topics",
+    "log_end_offsets",
+    "partition_count",
+    "topic_config",
+    "topic_partitions",
+]
 
 
 def _admin(config: KafkaConfig) -> AdminClient:
@@ -42,8 +49,11 @@ def topic_partitions(config: KafkaConfig, timeout: float = 10.0) -> dict[str, in
         topics = _admin(config).list_topics(timeout=timeout).topics
     except KafkaException as exc:
         raise KafkaError(f"cannot list topics: {exc.args[0].str()}") from None
-    return {name: len(meta.partitions) for name, meta in topics.items()
-            if meta.error is None and meta.partitions}
+    return {
+        name: len(meta.partitions)
+        for name, meta in topics.items()
+        if meta.error is None and meta.partitions
+    }
 
 
 def topic_config(config: KafkaConfig, topic: str, timeout: float = 10.0) -> dict[str, str]:
@@ -54,21 +64,22 @@ def topic_config(config: KafkaConfig, topic: str, timeout: float = 10.0) -> dict
     ``{}``), so a missing key means "the broker default" there.
     """
     admin = _admin(config)  # kept alive until the futures resolve
-    futures = admin.describe_configs([ConfigResource("topic", topic)],
-                                     request_timeout=timeout)
+    futures = admin.describe_configs([ConfigResource("topic", topic)], request_timeout=timeout)
     out: dict[str, str] = {}
     for future in futures.values():
         try:
             entries = future.result(timeout)
         except KafkaException as exc:
-            raise KafkaError(f"cannot read the config of topic {topic!r}: "
-                             f"{exc.args[0].str()}") from None
+            raise KafkaError(
+                f"cannot read the config of topic {topic!r}: {exc.args[0].str()}"
+            ) from None
         out.update({k: v.value for k, v in entries.items() if v.value is not None})
     return out
 
 
-def create_topics(config: KafkaConfig, specs: Mapping[str, tuple[int, Mapping[str, str]]],
-                  timeout: float = 15.0) -> list[str]:
+def create_topics(
+    config: KafkaConfig, specs: Mapping[str, tuple[int, Mapping[str, str]]], timeout: float = 15.0
+) -> list[str]:
     """Create each missing topic with exactly its (partitions, config); returns the
     names created (a topic that exists, or that another process created meanwhile, is
     left as it is). Waits until metadata shows every topic with its partitions."""
@@ -76,18 +87,19 @@ def create_topics(config: KafkaConfig, specs: Mapping[str, tuple[int, Mapping[st
         return []
     admin = _admin(config)
     existing = admin.list_topics(timeout=timeout).topics
-    new = [NewTopic(t, num_partitions=n, replication_factor=-1, config=dict(c))
-           for t, (n, c) in specs.items() if t not in existing]
+    new = [
+        NewTopic(t, num_partitions=n, replication_factor=-1, config=dict(c))
+        for t, (n, c) in specs.items()
+        if t not in existing
+    ]
     created = []
-    for topic, future in (admin.create_topics(new, request_timeout=timeout).items()
-                          if new else []):
+    for topic, future in admin.create_topics(new, request_timeout=timeout).items() if new else []:
         try:
             future.result(timeout)
             created.append(topic)
         except KafkaException as exc:
             if exc.args[0].name() != "TOPIC_ALREADY_EXISTS":
-                raise KafkaError(f"cannot create topic {topic!r}: "
-                                 f"{exc.args[0].str()}") from None
+                raise KafkaError(f"cannot create topic {topic!r}: {exc.args[0].str()}") from None
     deadline = time.monotonic() + timeout
     for topic in specs:
         while not partition_count(config, topic):
@@ -97,14 +109,20 @@ def create_topics(config: KafkaConfig, specs: Mapping[str, tuple[int, Mapping[st
     return created
 
 
-def ensure_topics(config: KafkaConfig, topics: Mapping[str, int] | Sequence[str], *,
-                  partitions: int = 1, config_overrides: Mapping[str, str] | None = None,
-                  timeout: float = 15.0) -> None:
+def ensure_topics(
+    config: KafkaConfig,
+    topics: Mapping[str, int] | Sequence[str],
+    *,
+    partitions: int = 1,
+    config_overrides: Mapping[str, str] | None = None,
+    timeout: float = 15.0,
+) -> None:
     """Create the topics that do not exist yet (all with ``config_overrides``) and wait
     until metadata shows them; see :func:`create_topics`."""
     wanted = dict(topics) if isinstance(topics, Mapping) else dict.fromkeys(topics, partitions)
-    create_topics(config, {t: (n, config_overrides or {}) for t, n in wanted.items()},
-                  timeout=timeout)
+    create_topics(
+        config, {t: (n, config_overrides or {}) for t, n in wanted.items()}, timeout=timeout
+    )
 
 
 def delete_topics(config: KafkaConfig, topics: Sequence[str], timeout: float = 15.0) -> None:
@@ -129,7 +147,9 @@ def log_end_offsets(config: KafkaConfig, topic: str, timeout: float = 10.0) -> d
         return {}
     consumer: Any = make_consumer(config, None, **{"group.id": "streamlearn-admin"})
     try:
-        return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout)[1]
-                for p in range(n)}
+        return {
+            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout)[1]
+            for p in range(n)
+        }
     finally:
         consumer.close()

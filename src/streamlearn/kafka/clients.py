@@ -28,8 +28,9 @@ __all__ = ["make_admin", "make_consumer", "make_producer"]
 _SECRET = re.compile(r"password|secret|token|\.key\b|key\.pem", re.I)
 
 
-def _settings(config: Any, kind: str, group_id: str | None = None,
-              **overrides: Any) -> dict[str, Any]:
+def _settings(
+    config: Any, kind: str, group_id: str | None = None, **overrides: Any
+) -> dict[str, Any]:
     if isinstance(config, Mapping):
         conf = dict(config)
         conf.update(overrides)

@@ -76,8 +76,9 @@ class KafkaConfig:
         return cls(bootstrap_servers=bootstrap, local=True)
 
     @classmethod
-    def resolve(cls, bootstrap: str, *, state_dir: str | Path | None = None,
-                **settings: Any) -> KafkaConfig:
+    def resolve(
+        cls, bootstrap: str, *, state_dir: str | Path | None = None, **settings: Any
+    ) -> KafkaConfig:
         """Settings for ``bootstrap``, marked ``local`` when it is the address of the
         running local broker (``streamlearn broker start``).
 
@@ -120,14 +121,18 @@ class KafkaConfig:
 
         # a closed idle connection is routine, not worth a log line; librdkafka's lines
         # go through Python logging, deduplicated (kafka/connect.py), never to stderr
-        conf: dict[str, Any] = {"bootstrap.servers": self.bootstrap_servers,
-                                "log.connection.close": False,
-                                "logger": librdkafka_logger()}
-        for key, value in (("security.protocol", self.security_protocol),
-                           ("sasl.mechanism", self.sasl_mechanism),
-                           ("sasl.username", self.sasl_username),
-                           ("sasl.password", self.sasl_password),
-                           ("ssl.ca.location", self.ssl_ca_location)):
+        conf: dict[str, Any] = {
+            "bootstrap.servers": self.bootstrap_servers,
+            "log.connection.close": False,
+            "logger": librdkafka_logger(),
+        }
+        for key, value in (
+            ("security.protocol", self.security_protocol),
+            ("sasl.mechanism", self.sasl_mechanism),
+            ("sasl.username", self.sasl_username),
+            ("sasl.password", self.sasl_password),
+            ("ssl.ca.location", self.ssl_ca_location),
+        ):
             if value is not None:
                 conf[key] = value
         return conf
@@ -138,8 +143,14 @@ class KafkaConfig:
         conf.update(CONSUMER_THROUGHPUT)
         # a subscription or metadata request must never create a topic (librdkafka's
         # consumer default, stated so that no -X setting flips it by accident)
-        conf.update({"enable.auto.commit": False, "enable.auto.offset.store": False,
-                     "auto.offset.reset": "earliest", "allow.auto.create.topics": False})
+        conf.update(
+            {
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+                "auto.offset.reset": "earliest",
+                "allow.auto.create.topics": False,
+            }
+        )
         if self.local:
             conf.update(LOCAL_CONSUMER)
         if group_id is not None:
@@ -151,9 +162,15 @@ class KafkaConfig:
     def producer_config(self, **overrides: Any) -> dict[str, Any]:
         """Settings of an idempotent producer tuned for batches (linger 5 ms)."""
         conf = self._common()
-        conf.update({"enable.idempotence": True, "linger.ms": 5,
-                     "batch.num.messages": 100_000, "batch.size": 4_000_000,
-                     "queue.buffering.max.kbytes": 1_048_576})
+        conf.update(
+            {
+                "enable.idempotence": True,
+                "linger.ms": 5,
+                "batch.num.messages": 100_000,
+                "batch.size": 4_000_000,
+                "queue.buffering.max.kbytes": 1_048_576,
+            }
+        )
         conf.update(_consumer_only_removed(self.client_options))
         conf.update(overrides)
         return conf
@@ -205,12 +222,29 @@ def is_local_broker(bootstrap: str, state_dir: str | Path | None = None) -> bool
     return info is not None and _host_port(info.bootstrap) in wanted
 
 
-_CONSUMER_ONLY = ("session.timeout.ms", "heartbeat.interval.ms", "fetch.", "queued.",
-                  "max.partition.fetch.bytes", "group.", "auto.offset.reset",
-                  "enable.auto.", "isolation.level", "partition.assignment.strategy",
-                  "max.poll.interval.ms")
-_PRODUCER_ONLY = ("linger.ms", "batch.", "acks", "enable.idempotence", "compression.",
-                  "queue.buffering.", "transactional.id", "message.timeout.ms")
+_CONSUMER_ONLY = (
+    "session.timeout.ms",
+    "heartbeat.interval.ms",
+    "fetch.",
+    "queued.",
+    "max.partition.fetch.bytes",
+    "group.",
+    "auto.offset.reset",
+    "enable.auto.",
+    "isolation.level",
+    "partition.assignment.strategy",
+    "max.poll.interval.ms",
+)
+_PRODUCER_ONLY = (
+    "linger.ms",
+    "batch.",
+    "acks",
+    "enable.idempotence",
+    "compression.",
+    "queue.buffering.",
+    "transactional.id",
+    "message.timeout.ms",
+)
 
 
 def _consumer_only_removed(options: Mapping[str, Any]) -> dict[str, Any]:

@@ -33,8 +33,13 @@ from typing import Any
 
 from streamlearn.core.errors import BrokerError
 
-__all__ = ["LIBRDKAFKA_LOGGER", "check_reachable", "librdkafka_logger", "log_assigned",
-           "log_joining"]
+__all__ = [
+    "LIBRDKAFKA_LOGGER",
+    "check_reachable",
+    "librdkafka_logger",
+    "log_assigned",
+    "log_joining",
+]
 
 #: the logger that receives librdkafka's own log lines
 LIBRDKAFKA_LOGGER = "streamlearn.kafka.librdkafka"
@@ -110,8 +115,9 @@ def log_joining(group: str, topics: Sequence[str]) -> None:
     _log.info("joining group %s (topics %s) ...", group, ", ".join(topics))
 
 
-def log_assigned(group: str, partitions: Sequence[tuple[str, int]],
-                 waited_s: float | None = None) -> None:
+def log_assigned(
+    group: str, partitions: Sequence[tuple[str, int]], waited_s: float | None = None
+) -> None:
     """Log, at INFO, the partitions a group join gave this member.
 
     Examples
@@ -134,8 +140,7 @@ def _classify(lines: Sequence[str], code: str | None) -> str | None:
         detail = next((ln for ln in lines if "SASL" in ln or "uthenticat" in ln), text)
         detail = re.sub(r"^\S+/bootstrap: ", "", detail.splitlines()[0])
         detail = re.sub(r" \(after \d+ms in state \w+\)", "", detail)
-        return (f"authentication failed: {detail} (check the SASL username, password and "
-                f"mechanism)")
+        return f"authentication failed: {detail} (check the SASL username, password and mechanism)"
     if code == "_SSL" or "SSL handshake failed" in text:
         return "TLS handshake failed (check ssl.ca.location and security.protocol)"
     if code == "_RESOLVE" or _RESOLVE.search(text):
@@ -145,8 +150,10 @@ def _classify(lines: Sequence[str], code: str | None) -> str | None:
     if _REFUSED.search(text):
         return "connection refused (is the broker running? streamlearn broker start)"
     if code == "_BAD_MSG" or "Invalid response size" in text:
-        return ("something answered, but not as a Kafka broker (wrong port, or a "
-                "TLS/plaintext mismatch?)")
+        return (
+            "something answered, but not as a Kafka broker (wrong port, or a "
+            "TLS/plaintext mismatch?)"
+        )
     return None
 
 
@@ -208,12 +215,16 @@ def check_reachable(config: Any, timeout: float = 5.0) -> None:
         except KafkaException:
             pass
         admin.poll(0)  # serves error_cb and the log lines
-        code = next((c for c in codes if c not in ("_ALL_BROKERS_DOWN", "_TRANSPORT")),
-                    codes[0] if codes else None)
+        code = next(
+            (c for c in codes if c not in ("_ALL_BROKERS_DOWN", "_TRANSPORT")),
+            codes[0] if codes else None,
+        )
         reason = _classify(lines, code)
         if reason is not None:
             raise BrokerError(f"cannot reach Kafka at {where}: {reason}")
         if left <= 0:
-            raise BrokerError(f"cannot reach Kafka at {where}: no answer within "
-                              f"{timeout:g} s (wrong address or port, a firewall, or TLS "
-                              f"settings that do not match the listener?)")
+            raise BrokerError(
+                f"cannot reach Kafka at {where}: no answer within "
+                f"{timeout:g} s (wrong address or port, a firewall, or TLS "
+                f"settings that do not match the listener?)"
+            )

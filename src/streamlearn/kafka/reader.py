@@ -63,9 +63,9 @@ class BatchReader:
         return split_by_partition(msgs, one_topic=self.one_topic, ends=self.ends)
 
 
-def split_by_partition(msgs: list[Message], *, one_topic: bool = True,
-                       ends: list[tuple[str, int]] | None = None
-                       ) -> list[tuple[str, int, list[Message]]]:
+def split_by_partition(
+    msgs: list[Message], *, one_topic: bool = True, ends: list[tuple[str, int]] | None = None
+) -> list[tuple[str, int, list[Message]]]:
     """Group messages by (topic, partition), dropping error events (raised if fatal);
     end-of-partition events are noted in ``ends``."""
     if any(map(Message.error, msgs)):
@@ -95,12 +95,10 @@ def split_by_partition(msgs: list[Message], *, one_topic: bool = True,
             groups[k].extend(msgs[lo:hi])
         else:
             groups[k] = msgs[lo:hi]
-    return [(names[k >> 32], k & 0xFFFFFFFF, ms)
-            for k, ms in groups.items()]
+    return [(names[k >> 32], k & 0xFFFFFFFF, ms) for k, ms in groups.items()]
 
 
-def _drop_errors(msgs: list[Message], ends: list[tuple[str, int]] | None = None
-                 ) -> list[Message]:
+def _drop_errors(msgs: list[Message], ends: list[tuple[str, int]] | None = None) -> list[Message]:
     from confluent_kafka import KafkaError as CKError
 
     kept = []
@@ -111,8 +109,14 @@ def _drop_errors(msgs: list[Message], ends: list[tuple[str, int]] | None = None
         elif err.code() == CKError._PARTITION_EOF:
             if ends is not None:
                 ends.append((str(m.topic()), int(m.partition() or 0)))
-        elif err.fatal() or (not err.retriable() and err.code() in (
-                CKError.UNKNOWN_TOPIC_OR_PART, CKError.TOPIC_AUTHORIZATION_FAILED,
-                CKError.GROUP_AUTHORIZATION_FAILED)):
+        elif err.fatal() or (
+            not err.retriable()
+            and err.code()
+            in (
+                CKError.UNKNOWN_TOPIC_OR_PART,
+                CKError.TOPIC_AUTHORIZATION_FAILED,
+                CKError.GROUP_AUTHORIZATION_FAILED,
+            )
+        ):
             raise KafkaError(f"consumer error on {m.topic()}[{m.partition()}]: {err}")
     return kept

@@ -14,8 +14,9 @@ from confluent_kafka import Message
 
 from streamlearn.core.batch import Origin, RecordAccess
 
-KAFKA_ACCESS = RecordAccess(key=Message.key, value=Message.value,
-                            timestamp=Message.timestamp, headers=Message.headers)
+KAFKA_ACCESS = RecordAccess(
+    key=Message.key, value=Message.value, timestamp=Message.timestamp, headers=Message.headers
+)
 
 
 def origin_from_messages(topic: str, partition: int, messages: Sequence[Message]) -> Origin:

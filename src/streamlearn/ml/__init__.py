@@ -42,13 +42,22 @@ from streamlearn.ml.scaler import ScalerOperator, StandardScaler
 from streamlearn.serve.predict import predict
 
 
-def sequential_k_means(features: Sequence[str], *, k: int = 3, buffer_size: int = 1000,
-                       distance: str = "e2dist", forgetful: bool = False,
-                       alpha: float = 0.1, centroids: Sequence[Sequence[float]] | None = None,
-                       init: str = "k-means++", seed: int | None = 0,
-                       update_every: int = 1000, output: str = "cluster",
-                       output_distance: bool = False,
-                       name: str | None = None) -> KMeansOperator:
+def sequential_k_means(
+    features: Sequence[str],
+    *,
+    k: int = 3,
+    buffer_size: int = 1000,
+    distance: str = "e2dist",
+    forgetful: bool = False,
+    alpha: float = 0.1,
+    centroids: Sequence[Sequence[float]] | None = None,
+    init: str = "k-means++",
+    seed: int | None = 0,
+    update_every: int = 1000,
+    output: str = "cluster",
+    output_distance: bool = False,
+    name: str | None = None,
+) -> KMeansOperator:
     """Cluster a stream online (kdb Insights' ``ml.sequential_k_means``).
 
     Fits ``k`` centroids on the first ``buffer_size`` records of each partition, emits
@@ -81,11 +90,24 @@ def sequential_k_means(features: Sequence[str], *, k: int = 3, buffer_size: int 
     >>> out.height, out["cluster"].n_unique()
     (100, 2)
     """
-    model = SequentialKMeans(k=k, buffer_size=buffer_size, distance=distance,
-                             forgetful=forgetful, alpha=alpha, centroids=centroids, init=init,
-                             seed=seed, update_every=update_every)
-    return KMeansOperator(features=tuple(features), model=model, output=output,
-                          output_distance=output_distance, name=name)
+    model = SequentialKMeans(
+        k=k,
+        buffer_size=buffer_size,
+        distance=distance,
+        forgetful=forgetful,
+        alpha=alpha,
+        centroids=centroids,
+        init=init,
+        seed=seed,
+        update_every=update_every,
+    )
+    return KMeansOperator(
+        features=tuple(features),
+        model=model,
+        output=output,
+        output_distance=output_distance,
+        name=name,
+    )
 
 
 def standard_scaler(features: Sequence[str], *, name: str | None = None) -> ScalerOperator:
@@ -112,12 +134,21 @@ def _online(role: str, verb: str, model: Any, **settings: Any) -> PredictThenLea
     return PredictThenLearn(model=learner, **settings)
 
 
-def online_classifier(features: Sequence[str], *, model: Any, feedback: Any,
-                      id: str = "event_id", label: str = "y", key_by: str | None = None,
-                      ttl: float = 3600.0, max_pending: int = 1_000_000,
-                      metrics_topic: str | None = None, metrics_every: float = 1.0,
-                      metrics_window: int = 1000,
-                      name: str | None = None) -> PredictThenLearn:
+def online_classifier(
+    features: Sequence[str],
+    *,
+    model: Any,
+    feedback: Any,
+    id: str = "event_id",
+    label: str = "y",
+    key_by: str | None = None,
+    ttl: float = 3600.0,
+    max_pending: int = 1_000_000,
+    metrics_topic: str | None = None,
+    metrics_every: float = 1.0,
+    metrics_window: int = 1000,
+    name: str | None = None,
+) -> PredictThenLearn:
     """Predict events now, learn from their labels when they arrive on ``feedback``.
 
     Parameters
@@ -164,18 +195,39 @@ def online_classifier(features: Sequence[str], *, model: Any, feedback: Any,
     >>> sl.Pipeline.of(op).apply(events, side={"feedback": labels}).height
     3
     """
-    return _online("classifier", "online_classifier", model, features=tuple(features),
-                   feedback=feedback, id=id, label=label, key_by=key_by, ttl=ttl,
-                   max_pending=max_pending, metrics_topic=metrics_topic,
-                   metrics_every=metrics_every, metrics_window=metrics_window, name=name)
+    return _online(
+        "classifier",
+        "online_classifier",
+        model,
+        features=tuple(features),
+        feedback=feedback,
+        id=id,
+        label=label,
+        key_by=key_by,
+        ttl=ttl,
+        max_pending=max_pending,
+        metrics_topic=metrics_topic,
+        metrics_every=metrics_every,
+        metrics_window=metrics_window,
+        name=name,
+    )
 
 
-def online_regressor(features: Sequence[str], *, model: Any, feedback: Any,
-                     id: str = "event_id", label: str = "y", key_by: str | None = None,
-                     ttl: float = 3600.0, max_pending: int = 1_000_000,
-                     metrics_topic: str | None = None, metrics_every: float = 1.0,
-                     metrics_window: int = 1000,
-                     name: str | None = None) -> PredictThenLearn:
+def online_regressor(
+    features: Sequence[str],
+    *,
+    model: Any,
+    feedback: Any,
+    id: str = "event_id",
+    label: str = "y",
+    key_by: str | None = None,
+    ttl: float = 3600.0,
+    max_pending: int = 1_000_000,
+    metrics_topic: str | None = None,
+    metrics_every: float = 1.0,
+    metrics_window: int = 1000,
+    name: str | None = None,
+) -> PredictThenLearn:
     """As :func:`online_classifier`, for a regressor (metrics: MAE, RMSE, R²).
 
     The parameters are those of :func:`online_classifier`; ``model`` is a regressor and
@@ -188,10 +240,22 @@ def online_regressor(features: Sequence[str], *, model: Any, feedback: Any,
     ...                        feedback=sl.read.from_kafka("targets"), label="price").label
     'price'
     """
-    return _online("regressor", "online_regressor", model, features=tuple(features),
-                   feedback=feedback, id=id, label=label, key_by=key_by, ttl=ttl,
-                   max_pending=max_pending, metrics_topic=metrics_topic,
-                   metrics_every=metrics_every, metrics_window=metrics_window, name=name)
+    return _online(
+        "regressor",
+        "online_regressor",
+        model,
+        features=tuple(features),
+        feedback=feedback,
+        id=id,
+        label=label,
+        key_by=key_by,
+        ttl=ttl,
+        max_pending=max_pending,
+        metrics_topic=metrics_topic,
+        metrics_every=metrics_every,
+        metrics_window=metrics_window,
+        name=name,
+    )
 
 
 __all__ = [

@@ -37,8 +37,12 @@ def encode_labels(classes: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.nd
     [0, 1]
     """
     y = as_label_array(y)
-    if classes.size and y.size and (classes.dtype.kind in "US") != (y.dtype.kind in "US") \
-            and "O" not in (classes.dtype.kind, y.dtype.kind):
+    if (
+        classes.size
+        and y.size
+        and (classes.dtype.kind in "US") != (y.dtype.kind in "US")
+        and "O" not in (classes.dtype.kind, y.dtype.kind)
+    ):
         raise ConfigError(f"labels mix numbers and strings: known {classes.dtype}, new {y.dtype}")
     if y.dtype.kind == "O" or classes.dtype.kind == "O":
         return _encode_objects(classes, y)

@@ -26,9 +26,11 @@ def as_learner(model: Any) -> Learner:
         return SklearnPartialFit(model)
     if hasattr(model, "learn_one"):
         return RiverAdapter(model)
-    raise ConfigError(f"{type(model).__name__} is not a learner: pass a streamlearn learner "
-                      "(sl.ml.PassiveAggressive(), ...), a scikit-learn estimator with "
-                      "partial_fit, or a River model")
+    raise ConfigError(
+        f"{type(model).__name__} is not a learner: pass a streamlearn learner "
+        "(sl.ml.PassiveAggressive(), ...), a scikit-learn estimator with "
+        "partial_fit, or a River model"
+    )
 
 
 def predict_frame(model: Learner, x: np.ndarray) -> pl.DataFrame:
@@ -43,8 +45,10 @@ def predict_frame(model: Learner, x: np.ndarray) -> pl.DataFrame:
     tags = model.tags()
     if tags.role == "classifier" and tags.proba:
         proba = model.predict_proba_batch(x)
-        cols += [pl.Series("score", proba.max(axis=1)),
-                 pl.Series(PROBA, proba).cast(pl.List(pl.Float64))]
+        cols += [
+            pl.Series("score", proba.max(axis=1)),
+            pl.Series(PROBA, proba).cast(pl.List(pl.Float64)),
+        ]
     elif tags.role == "classifier" and tags.decision:
         d = model.decision_batch(x)
         cols.append(pl.Series("score", np.abs(d) if d.ndim == 1 else d.max(axis=1)))
@@ -57,8 +61,12 @@ def predict_by_key(model_of: Any, x: np.ndarray, keys: pl.Series | None) -> pl.D
     """Predictions of the model of each row's key (``model_of(key)``), in row order."""
     if keys is None:
         return predict_frame(model_of(None), x)
-    groups = (pl.DataFrame({"k": keys}).with_row_index(_I)
-              .group_by("k", maintain_order=True).agg(pl.col(_I)))
+    groups = (
+        pl.DataFrame({"k": keys})
+        .with_row_index(_I)
+        .group_by("k", maintain_order=True)
+        .agg(pl.col(_I))
+    )
     parts = []
     for key, idx in groups.iter_rows():  # one iteration per key, not per row
         rows = np.asarray(idx, dtype=np.int64)

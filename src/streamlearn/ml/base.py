@@ -102,9 +102,12 @@ class Model:
 
     def __repr__(self) -> str:
         sig = inspect.signature(type(self).__init__)
-        shown = [f"{k}={v!r}" for k, v in self.get_params().items()
-                 if sig.parameters[k].default is inspect.Parameter.empty
-                 or not _same(v, sig.parameters[k].default)]
+        shown = [
+            f"{k}={v!r}"
+            for k, v in self.get_params().items()
+            if sig.parameters[k].default is inspect.Parameter.empty
+            or not _same(v, sig.parameters[k].default)
+        ]
         return f"{type(self).__name__}({', '.join(shown)})"
 
     def _validate_params(self) -> None:
@@ -176,10 +179,19 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if hasattr(value, "get_params"):
-        return {"class": type(value).__qualname__,
-                "params": jsonable(value.get_params(deep=False))}
+        return {"class": type(value).__qualname__, "params": jsonable(value.get_params(deep=False))}
     return {"class": type(value).__qualname__}
 
 
-__all__ = ["ROLES", "Classifier", "Clusterer", "Model", "Regressor", "Tags", "Transformer",
-           "is_classifier", "is_regressor", "jsonable"]
+__all__ = [
+    "ROLES",
+    "Classifier",
+    "Clusterer",
+    "Model",
+    "Regressor",
+    "Tags",
+    "Transformer",
+    "is_classifier",
+    "is_regressor",
+    "jsonable",
+]

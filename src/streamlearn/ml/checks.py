@@ -35,8 +35,9 @@ Check = Callable[[Learner], None]
 _CENTERS = np.array([[0.0, 0.0, 0.0, 0.0], [4.0, 4.0, 0.0, 0.0], [0.0, 4.0, 4.0, -4.0]])
 
 
-def make_data(role: str, n: int = 150, *, labels: tuple = ("a", "b", "c"),
-              seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def make_data(
+    role: str, n: int = 150, *, labels: tuple = ("a", "b", "c"), seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Small synthetic stream: Gaussian blobs (a classifier's) or a noisy linear target."""
     rng = np.random.default_rng(seed)
     if role == "classifier":
@@ -57,14 +58,16 @@ def _outputs(learner: Learner, X: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
-def _assert_same(a: dict[str, np.ndarray], b: dict[str, np.ndarray], who: Learner,
-                 what: str, exact: bool = True) -> None:
+def _assert_same(
+    a: dict[str, np.ndarray], b: dict[str, np.ndarray], who: Learner, what: str, exact: bool = True
+) -> None:
     for key in a:
         if exact or a[key].dtype.kind not in "fc":
             np.testing.assert_array_equal(a[key], b[key], err_msg=f"{who!r}: {what} ({key})")
         else:
-            np.testing.assert_allclose(a[key], b[key], rtol=1e-9, atol=1e-12,
-                                       err_msg=f"{who!r}: {what} ({key})")
+            np.testing.assert_allclose(
+                a[key], b[key], rtol=1e-9, atol=1e-12, err_msg=f"{who!r}: {what} ({key})"
+            )
 
 
 def check_clone(learner: Learner) -> None:
@@ -75,8 +78,9 @@ def check_clone(learner: Learner) -> None:
         twin = source.clone()
         assert twin is not source, f"{learner!r}: clone returned the same object"
         assert type(twin) is type(source)
-        assert jsonable(twin.get_params()) == jsonable(source.get_params()), \
+        assert jsonable(twin.get_params()) == jsonable(source.get_params()), (
             f"{learner!r}: clone changed the parameters"
+        )
         try:
             twin.predict_batch(X[:2])
         except NotFittedError:
@@ -106,8 +110,9 @@ def check_learn_and_shapes(learner: Learner) -> None:
     X, y = make_data(learner.role)
     model = learner.clone()
     assert model.learn_batch(X, y) is model, f"{learner!r}: learn_batch must return self"
-    assert model.n_seen_ == len(y) and 0 <= model.n_updates_ <= model.n_seen_, \
+    assert model.n_seen_ == len(y) and 0 <= model.n_updates_ <= model.n_seen_, (
         f"{learner!r}: n_seen_={model.n_seen_}, n_updates_={model.n_updates_}"
+    )
     out = _outputs(model, X)
     assert out["predict"].shape == (len(y),)
     if model.role == "classifier":
@@ -119,8 +124,9 @@ def check_learn_and_shapes(learner: Learner) -> None:
         if "proba" in out:
             proba = out["proba"]
             assert proba.shape == (len(y), k) and (proba >= 0).all() and (proba <= 1).all()
-            np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6,
-                                       err_msg=f"{learner!r}: proba rows must sum to 1")
+            np.testing.assert_allclose(
+                proba.sum(axis=1), 1.0, rtol=1e-6, err_msg=f"{learner!r}: proba rows must sum to 1"
+            )
     else:
         assert np.isfinite(out["predict"]).all()
 
@@ -192,8 +198,9 @@ def check_label_types(learner: Learner) -> None:
             out = _outputs(model, X)
             got = set(out["predict"].tolist())
             assert got <= set(labels), f"{learner!r}: predicted {got} for labels {labels}"
-            assert {type(v) for v in out["predict"].tolist()} <= {type(v) for v in labels}, \
+            assert {type(v) for v in out["predict"].tolist()} <= {type(v) for v in labels}, (
                 f"{learner!r}: predictions of labels {labels} changed type"
+            )
             assert set(model.classes_.tolist()) == set(labels)
             if "proba" in out:
                 assert out["proba"].shape == (len(X), len(labels))
@@ -240,16 +247,25 @@ def check_chunk_invariance(learner: Learner) -> None:
     for part in np.split(np.arange(len(y)), [1, 8, 38, 120]):
         chunked.learn_batch(X[part], y[part])
     assert chunked.n_seen_ == whole.n_seen_
-    _assert_same(_outputs(whole, X), _outputs(chunked, X), learner,
-                 "chunked learning differs from whole-batch learning", exact=False)
+    _assert_same(
+        _outputs(whole, X),
+        _outputs(chunked, X),
+        learner,
+        "chunked learning differs from whole-batch learning",
+        exact=False,
+    )
 
 
 def check_bad_input(learner: Learner) -> None:
     """Malformed batches raise ConfigError (a ValueError) with a message, not a crash."""
     X, y = make_data(learner.role)
     model = learner.clone().learn_batch(X, y)
-    for bad in (lambda: model.learn_batch(X[:, :2], y), lambda: model.learn_batch(X, y[:3]),
-                lambda: model.predict_batch(X[:, :3]), lambda: model.predict_batch(X[0])):
+    for bad in (
+        lambda: model.learn_batch(X[:, :2], y),
+        lambda: model.learn_batch(X, y[:3]),
+        lambda: model.predict_batch(X[:, :3]),
+        lambda: model.predict_batch(X[0]),
+    ):
         try:
             bad()
         except ConfigError as exc:
@@ -260,9 +276,16 @@ def check_bad_input(learner: Learner) -> None:
 
 def learner_checks(learner: Learner) -> Iterator[tuple[str, Check]]:
     """The ``(name, check)`` pairs that apply to ``learner``; call ``check(learner)``."""
-    checks: list[Check] = [check_clone, check_not_fitted, check_learn_and_shapes,
-                           check_empty_batch, check_nan_rows, check_deterministic,
-                           check_snapshot_roundtrip, check_bad_input]
+    checks: list[Check] = [
+        check_clone,
+        check_not_fitted,
+        check_learn_and_shapes,
+        check_empty_batch,
+        check_nan_rows,
+        check_deterministic,
+        check_snapshot_roundtrip,
+        check_bad_input,
+    ]
     tags = learner.tags()
     if tags.role == "classifier":
         checks += [check_unseen_labels, check_label_types]

@@ -85,10 +85,19 @@ class SequentialKMeans(Clusterer, Model):
     True
     """
 
-    def __init__(self, *, k: int = 3, buffer_size: int = 1000, distance: str = "e2dist",
-                 forgetful: bool = False, alpha: float = 0.1,
-                 centroids: Sequence[Sequence[float]] | None = None, init: str = "k-means++",
-                 seed: int | None = 0, update_every: int = 1000) -> None:
+    def __init__(
+        self,
+        *,
+        k: int = 3,
+        buffer_size: int = 1000,
+        distance: str = "e2dist",
+        forgetful: bool = False,
+        alpha: float = 0.1,
+        centroids: Sequence[Sequence[float]] | None = None,
+        init: str = "k-means++",
+        seed: int | None = 0,
+        update_every: int = 1000,
+    ) -> None:
         self.k = k
         self.buffer_size = buffer_size
         self.distance = distance
@@ -129,12 +138,15 @@ class SequentialKMeans(Clusterer, Model):
     def _start(self, d: int) -> None:
         self._validate_params(d)
         self.n_features_in_ = d
-        self.centroids_: np.ndarray | None = (np.asarray(self.centroids, dtype=np.float64).copy()
-                           if self.centroids is not None else None)
+        self.centroids_: np.ndarray | None = (
+            np.asarray(self.centroids, dtype=np.float64).copy()
+            if self.centroids is not None
+            else None
+        )
         self.counts_ = np.zeros(self.k, dtype=np.float64)
-        self.pending_sum_ = np.zeros((self.k, d))   # running-mean sums, or decayed sums
-        self.pending_n_ = np.zeros(self.k)          # rows per centroid in the open chunk
-        self.chunk_fill_ = 0                        # rows in the open chunk
+        self.pending_sum_ = np.zeros((self.k, d))  # running-mean sums, or decayed sums
+        self.pending_n_ = np.zeros(self.k)  # rows per centroid in the open chunk
+        self.chunk_fill_ = 0  # rows in the open chunk
         self.n_seen_ = 0
         self.buffer_ = np.empty((0, d))
 
@@ -217,10 +229,10 @@ class SequentialKMeans(Clusterer, Model):
         start = 0
         while start < n:
             take = min(n - start, self.update_every - self.chunk_fill_)
-            part = x[start:start + take]
+            part = x[start : start + take]
             lab, dd = self._nearest(part)
-            labels[start:start + take] = lab
-            dist[start:start + take] = dd
+            labels[start : start + take] = lab
+            dist[start : start + take] = dd
             self._accumulate(part, lab)
             self.chunk_fill_ += take
             if self.chunk_fill_ == self.update_every:
@@ -258,8 +270,8 @@ class SequentialKMeans(Clusterer, Model):
         order = np.argsort(lab, kind="stable")
         sorted_lab = lab[order]
         first = np.searchsorted(sorted_lab, np.arange(k))
-        pos = np.arange(len(lab)) - first[sorted_lab]          # j within its centroid
-        rev = m[sorted_lab] - 1 - pos                          # rows after it, same centroid
+        pos = np.arange(len(lab)) - first[sorted_lab]  # j within its centroid
+        rev = m[sorted_lab] - 1 - pos  # rows after it, same centroid
         w = a * (1.0 - a) ** rev
         self.pending_sum_ *= ((1.0 - a) ** m)[:, None]
         np.add.at(self.pending_sum_, sorted_lab, x[order] * w[:, None])
@@ -275,8 +287,9 @@ class SequentialKMeans(Clusterer, Model):
             c[moved] = decay[moved, None] * c[moved] + self.pending_sum_[moved]
         else:
             total = self.counts_ + n
-            c[moved] = ((self.counts_[moved, None] * c[moved] + self.pending_sum_[moved])
-                        / total[moved, None])
+            c[moved] = (self.counts_[moved, None] * c[moved] + self.pending_sum_[moved]) / total[
+                moved, None
+            ]
         self.counts_ += n
         self.pending_sum_[:] = 0.0
         self.pending_n_[:] = 0.0
@@ -286,8 +299,10 @@ class SequentialKMeans(Clusterer, Model):
     def predict_batch(self, X: Any) -> np.ndarray:
         """The nearest centroid of each row (without learning)."""
         if not self.fitted:
-            raise NotFittedError("SequentialKMeans has no centroids yet: learn at least "
-                                 "buffer_size rows (or give centroids) first")
+            raise NotFittedError(
+                "SequentialKMeans has no centroids yet: learn at least "
+                "buffer_size rows (or give centroids) first"
+            )
         return self._nearest(self._check(X))[0]
 
     # -- snapshots -----------------------------------------------------------------
@@ -295,13 +310,23 @@ class SequentialKMeans(Clusterer, Model):
         """Learned state as bytes (:func:`~streamlearn.core.state.encode_state`)."""
         if not hasattr(self, "n_seen_"):
             return encode_state({"model": "SequentialKMeans"}, {})
-        arrays = {"counts": self.counts_, "pending_sum": self.pending_sum_,
-                  "pending_n": self.pending_n_, "buffer": self.buffer_}
+        arrays = {
+            "counts": self.counts_,
+            "pending_sum": self.pending_sum_,
+            "pending_n": self.pending_n_,
+            "buffer": self.buffer_,
+        }
         if self.centroids_ is not None:
             arrays["centroids"] = self.centroids_
-        return encode_state({"model": "SequentialKMeans", "n_seen": self.n_seen_,
-                             "chunk_fill": self.chunk_fill_, "d": self.n_features_in_},
-                            arrays)
+        return encode_state(
+            {
+                "model": "SequentialKMeans",
+                "n_seen": self.n_seen_,
+                "chunk_fill": self.chunk_fill_,
+                "d": self.n_features_in_,
+            },
+            arrays,
+        )
 
     def restore(self, blob: bytes) -> None:
         values, arrays = decode_state(blob)
@@ -319,8 +344,9 @@ class SequentialKMeans(Clusterer, Model):
         self.centroids_ = arrays.get("centroids")
 
 
-def _lloyd(x: np.ndarray, centers: np.ndarray, max_iter: int = 300, tol: float = 1e-4
-           ) -> tuple[np.ndarray, np.ndarray]:
+def _lloyd(
+    x: np.ndarray, centers: np.ndarray, max_iter: int = 300, tol: float = 1e-4
+) -> tuple[np.ndarray, np.ndarray]:
     """Batch k-means (Lloyd) from the given seeds, on the warm-up buffer only.
 
     Written out rather than taken from scikit-learn: on a buffer of ~1000 points it is

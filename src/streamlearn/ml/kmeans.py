@@ -133,8 +133,9 @@ class _KMeansStep(Step):
         """Expose the model to live views (demo, dashboard): a few numbers per batch."""
         part = batch.origin.partition if batch.origin is not None else 0
         model, c = self.model, self.centroids_
-        counts = (model.counts_ + model.pending_n_) if hasattr(model, "counts_") \
-            else np.zeros(model.k)
+        counts = (
+            (model.counts_ + model.pending_n_) if hasattr(model, "counts_") else np.zeros(model.k)
+        )
         ctx.metrics[f"{self.name}[{part}]"] = {
             "centroids": c.round(6).tolist() if c is not None else None,
             "counts": counts.astype(int).tolist(),

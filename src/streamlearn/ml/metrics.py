@@ -98,15 +98,24 @@ class ClassificationMetrics:
         self._loss_sum = 0.0
         self._loss_n = 0
 
-    def update(self, y_true: Any, y_pred: Any, proba: Any = None, classes: Any = None, *,
-               p_true: Any = None) -> None:
+    def update(
+        self,
+        y_true: Any,
+        y_pred: Any,
+        proba: Any = None,
+        classes: Any = None,
+        *,
+        p_true: Any = None,
+    ) -> None:
         """Add a batch: true labels, predicted labels and, for the log-loss, either
         ``(n, c)`` probabilities whose columns are the labels ``classes`` or ``p_true``,
         the probability each row gave its true label."""
         y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
         if y_true.shape != y_pred.shape or y_true.ndim != 1:
-            raise ConfigError(f"y_true and y_pred must be 1-D of one length; got {y_true.shape}"
-                              f" and {y_pred.shape}")
+            raise ConfigError(
+                f"y_true and y_pred must be 1-D of one length; got {y_true.shape}"
+                f" and {y_pred.shape}"
+            )
         keep = _known(y_true)
         loss = np.full(y_true.shape[0], np.nan)
         if proba is not None:
@@ -143,12 +152,16 @@ class ClassificationMetrics:
     @staticmethod
     def _row_losses(y_true: np.ndarray, proba: np.ndarray, classes: Any) -> np.ndarray:
         if classes is None:
-            raise ConfigError("ClassificationMetrics.update: pass classes= (the labels of the "
-                              "proba columns) with proba")
+            raise ConfigError(
+                "ClassificationMetrics.update: pass classes= (the labels of the "
+                "proba columns) with proba"
+            )
         classes = np.asarray(classes)
         if proba.ndim != 2 or proba.shape != (y_true.shape[0], classes.shape[0]):
-            raise ConfigError(f"proba must have shape (n, len(classes)) = "
-                              f"({y_true.shape[0]}, {classes.shape[0]}); got {proba.shape}")
+            raise ConfigError(
+                f"proba must have shape (n, len(classes)) = "
+                f"({y_true.shape[0]}, {classes.shape[0]}); got {proba.shape}"
+            )
         col = {c: i for i, c in enumerate(classes.tolist())}
         cols = np.array([col.get(v, -1) for v in y_true.tolist()], dtype=np.intp)
         p = np.where(cols >= 0, proba[np.arange(len(cols)), np.maximum(cols, 0)], 0.0)
@@ -164,12 +177,19 @@ class ClassificationMetrics:
         labels = [] if self.classes_ is None else self.classes_.tolist()
         for i, label in enumerate(labels):
             if present[i]:
-                per_class[str(label)] = {"precision": _ratio(tp[i], pred_n[i]),
-                                         "recall": _ratio(tp[i], true_n[i]),
-                                         "f1": float(f1[i]), "support": int(true_n[i])}
-        return {"n": n, "accuracy": _ratio(tp.sum(), n),
-                "macro_f1": float(f1[present].mean()) if present.any() else None,
-                "log_loss": _ratio(loss_sum, loss_n), "per_class": per_class}
+                per_class[str(label)] = {
+                    "precision": _ratio(tp[i], pred_n[i]),
+                    "recall": _ratio(tp[i], true_n[i]),
+                    "f1": float(f1[i]),
+                    "support": int(true_n[i]),
+                }
+        return {
+            "n": n,
+            "accuracy": _ratio(tp.sum(), n),
+            "macro_f1": float(f1[present].mean()) if present.any() else None,
+            "log_loss": _ratio(loss_sum, loss_n),
+            "per_class": per_class,
+        }
 
     def as_dict(self) -> dict[str, Any]:
         """Since-start metrics, with the window's under ``"window"`` (JSON-able)."""
@@ -183,10 +203,20 @@ class ClassificationMetrics:
         return out
 
     def snapshot(self) -> bytes:
-        values = {"kind": "ClassificationMetrics", "window": self.window, "pos": self._pos,
-                  "count": self._count, "loss_sum": self._loss_sum, "loss_n": self._loss_n}
-        arrays = {"confusion": self._confusion, "buf_true": self._buf_true,
-                  "buf_pred": self._buf_pred, "buf_loss": self._buf_loss}
+        values = {
+            "kind": "ClassificationMetrics",
+            "window": self.window,
+            "pos": self._pos,
+            "count": self._count,
+            "loss_sum": self._loss_sum,
+            "loss_n": self._loss_n,
+        }
+        arrays = {
+            "confusion": self._confusion,
+            "buf_true": self._buf_true,
+            "buf_pred": self._buf_pred,
+            "buf_loss": self._buf_loss,
+        }
         if self.classes_ is not None:
             arrays["classes"] = self.classes_
         return encode_state(values, arrays)
@@ -194,8 +224,10 @@ class ClassificationMetrics:
     def restore(self, blob: bytes) -> None:
         values, arrays = decode_state(blob)
         if values.get("kind") != "ClassificationMetrics" or values["window"] != self.window:
-            raise StateError(f"snapshot {values.get('kind')}(window={values.get('window')}) "
-                             f"cannot restore ClassificationMetrics(window={self.window})")
+            raise StateError(
+                f"snapshot {values.get('kind')}(window={values.get('window')}) "
+                f"cannot restore ClassificationMetrics(window={self.window})"
+            )
         self._pos, self._count = values["pos"], values["count"]
         self._loss_sum, self._loss_n = values["loss_sum"], values["loss_n"]
         self._confusion, self._buf_true = arrays["confusion"], arrays["buf_true"]
@@ -242,8 +274,10 @@ class RegressionMetrics:
         y_true = np.asarray(y_true, dtype=np.float64)
         y_pred = np.asarray(y_pred, dtype=np.float64)
         if y_true.shape != y_pred.shape or y_true.ndim != 1:
-            raise ConfigError(f"y_true and y_pred must be 1-D of one length; got {y_true.shape}"
-                              f" and {y_pred.shape}")
+            raise ConfigError(
+                f"y_true and y_pred must be 1-D of one length; got {y_true.shape}"
+                f" and {y_pred.shape}"
+            )
         keep = ~(np.isnan(y_true) | np.isnan(y_pred))
         y_true, y_pred = y_true[keep], y_pred[keep]
         n = y_true.shape[0]
@@ -265,9 +299,12 @@ class RegressionMetrics:
 
     @staticmethod
     def _summary(n: int, abs_sum: float, sq_sum: float, m2: float) -> dict[str, Any]:
-        return {"n": n, "mae": _ratio(abs_sum, n),
-                "rmse": float(np.sqrt(sq_sum / n)) if n else None,
-                "r2": 1.0 - sq_sum / m2 if n and m2 > 0 else None}
+        return {
+            "n": n,
+            "mae": _ratio(abs_sum, n),
+            "rmse": float(np.sqrt(sq_sum / n)) if n else None,
+            "r2": 1.0 - sq_sum / m2 if n and m2 > 0 else None,
+        }
 
     def as_dict(self) -> dict[str, Any]:
         """Since-start metrics, with the window's under ``"window"`` (JSON-able)."""
@@ -280,16 +317,25 @@ class RegressionMetrics:
         return out
 
     def snapshot(self) -> bytes:
-        values = {"kind": "RegressionMetrics", "window": self.window, "pos": self._pos,
-                  "count": self._count, "abs": self._abs, "sq": self._sq,
-                  "mean": self._mean, "m2": self._m2}
+        values = {
+            "kind": "RegressionMetrics",
+            "window": self.window,
+            "pos": self._pos,
+            "count": self._count,
+            "abs": self._abs,
+            "sq": self._sq,
+            "mean": self._mean,
+            "m2": self._m2,
+        }
         return encode_state(values, {"buf_true": self._buf_true, "buf_pred": self._buf_pred})
 
     def restore(self, blob: bytes) -> None:
         values, arrays = decode_state(blob)
         if values.get("kind") != "RegressionMetrics" or values["window"] != self.window:
-            raise StateError(f"snapshot {values.get('kind')}(window={values.get('window')}) "
-                             f"cannot restore RegressionMetrics(window={self.window})")
+            raise StateError(
+                f"snapshot {values.get('kind')}(window={values.get('window')}) "
+                f"cannot restore RegressionMetrics(window={self.window})"
+            )
         self._pos, self._count = values["pos"], values["count"]
         self._abs, self._sq = values["abs"], values["sq"]
         self._mean, self._m2 = values["mean"], values["m2"]

@@ -58,8 +58,8 @@ from streamlearn.ml.metrics import ClassificationMetrics, RegressionMetrics
 
 log = logging.getLogger("streamlearn.ml")
 
-_Y = "__sl_y"       # the label
-_I = "__sl_i"       # row position
+_Y = "__sl_y"  # the label
+_I = "__sl_i"  # row position
 #: the port name of the labels input
 FEEDBACK = "feedback"
 
@@ -73,8 +73,10 @@ def feedback_pipeline(feedback: Any) -> Pipeline:
         return Pipeline(source=feedback, operators=(decode.json(),))
     if isinstance(feedback, Pipeline) and feedback.source is not None:
         return feedback if feedback.operators else feedback | decode.json()
-    raise ConfigError("feedback must be a source such as sl.read.from_kafka('labels'), "
-                      "optionally followed by its decoder (| sl.decode.json({...}))")
+    raise ConfigError(
+        "feedback must be a source such as sl.read.from_kafka('labels'), "
+        "optionally followed by its decoder (| sl.decode.json({...}))"
+    )
 
 
 @dataclass(frozen=True)
@@ -124,8 +126,9 @@ class PredictThenLearn(Operator):
             raise ConfigError("feedback must be a source such as sl.read.from_kafka('labels')")
         clash = {self.id, self.key_by} & set(self.features)
         if clash:
-            raise ConfigError(f"{sorted(c for c in clash if c)} cannot be both a feature and "
-                              "the id or key column")
+            raise ConfigError(
+                f"{sorted(c for c in clash if c)} cannot be both a feature and the id or key column"
+            )
         if self.ttl <= 0 or self.max_pending < 1 or self.metrics_every <= 0:
             raise ConfigError("ttl and metrics_every must be > 0 and max_pending >= 1")
 
@@ -148,11 +151,13 @@ class _PredictThenLearnStep(Step):
         self.regression = spec.model.tags().role == "regressor"
         self.models: dict[Any, Learner] = {}
         self.metrics: Any = (RegressionMetrics if self.regression else ClassificationMetrics)(
-            window=spec.metrics_window)
+            window=spec.metrics_window
+        )
         # left: id, [key], features, prediction, [proba], t; right: id, y, t
         self.join = DelayedJoin(spec.id, ttl=spec.ttl, max_rows=spec.max_pending)
-        self.counts = dict.fromkeys(("events", "labels", "learned", "bad_labels",
-                                     "events_without_id"), 0)
+        self.counts = dict.fromkeys(
+            ("events", "labels", "learned", "bad_labels", "events_without_id"), 0
+        )
         self.partition: int | None = None
         self._last_metrics = 0.0
         self._warned = False
@@ -197,28 +202,43 @@ class _PredictThenLearnStep(Step):
     def on_timer(self, ctx: Context) -> Batch | None:
         self.join.expire(ctx.wall_time())
         topic = self.spec.metrics_topic
-        if topic and self.counts["events"] + self.counts["labels"] and \
-                ctx.now() - self._last_metrics >= self.spec.metrics_every:
+        if (
+            topic
+            and self.counts["events"] + self.counts["labels"]
+            and ctx.now() - self._last_metrics >= self.spec.metrics_every
+        ):
             self._last_metrics = ctx.now()
-            report = {"step": self.name, "partition": self.partition,
-                      "time": ctx.wall_time(), **self.report()}
+            report = {
+                "step": self.name,
+                "partition": self.partition,
+                "time": ctx.wall_time(),
+                **self.report(),
+            }
             value = orjson.dumps(report)
-            ctx.emit(topic, Batch(pl.DataFrame({"metrics": [value]})), [value],
-                     [f"{self.name}/{self.partition}".encode()])
+            ctx.emit(
+                topic,
+                Batch(pl.DataFrame({"metrics": [value]})),
+                [value],
+                [f"{self.name}/{self.partition}".encode()],
+            )
         return None
 
     def report(self) -> dict[str, Any]:
         """Live metrics and counters (JSON-able)."""
         j = self.join.counts
-        return {**self.metrics.as_dict(), **self.counts,
-                "expired_events": j["expired_left"], "expired_labels": j["expired_right"],
-                "dropped_events": j["dropped_left"], "dropped_labels": j["dropped_right"],
-                "duplicate_labels": j["duplicates"],
-                "pending_events": self.join.left.height,
-                "waiting_labels": self.join.right.height,
-                "models": len(self.models),
-                "model_updates": sum(int(getattr(m, "n_updates_", 0))
-                                     for m in self.models.values())}
+        return {
+            **self.metrics.as_dict(),
+            **self.counts,
+            "expired_events": j["expired_left"],
+            "expired_labels": j["expired_right"],
+            "dropped_events": j["dropped_left"],
+            "dropped_labels": j["dropped_right"],
+            "duplicate_labels": j["duplicates"],
+            "pending_events": self.join.left.height,
+            "waiting_labels": self.join.right.height,
+            "models": len(self.models),
+            "model_updates": sum(int(getattr(m, "n_updates_", 0)) for m in self.models.values()),
+        }
 
     # -- events -------------------------------------------------------------------------
     def _events(self, batch: Batch, ctx: Context, now: float) -> Batch | None:
@@ -236,8 +256,13 @@ class _PredictThenLearnStep(Step):
             return None
         preds = predict_by_key(self._model, x, df[spec.key_by] if spec.key_by else None)
         out = df.with_columns(preds.select(pl.exclude(PROBA)))
-        stored = pl.concat([df.select(spec.id, *key_col, *spec.features), preds.select(
-            "prediction", *([PROBA] if PROBA in preds.columns else []))], how="horizontal")
+        stored = pl.concat(
+            [
+                df.select(spec.id, *key_col, *spec.features),
+                preds.select("prediction", *([PROBA] if PROBA in preds.columns else [])),
+            ],
+            how="horizontal",
+        )
         no_id = stored[spec.id].is_null()
         if no_id.any():  # predicted and passed on, but nothing to join a label with
             self.counts["events_without_id"] += int(no_id.sum())
@@ -262,8 +287,11 @@ class _PredictThenLearnStep(Step):
             df = df.with_columns(pl.col(_Y).cast(pl.Float64, strict=False))
         null = (df[spec.id].is_null() | df[_Y].is_null()).to_numpy()
         if null.any():
-            ctx.dead_letter(batch.filter(null), f"label record has no {spec.id!r} or no "
-                            f"usable {spec.label!r}", self.name)
+            ctx.dead_letter(
+                batch.filter(null),
+                f"label record has no {spec.id!r} or no usable {spec.label!r}",
+                self.name,
+            )
             self.counts["bad_labels"] += int(null.sum())
             df = df.filter(pl.Series(~null))
         if not df.height:
@@ -277,8 +305,9 @@ class _PredictThenLearnStep(Step):
         """Score the stored predictions, then learn, per key in label order."""
         spec = self.spec
         if spec.key_by:
-            groups = joined.with_row_index(_I).partition_by(spec.key_by, maintain_order=True,
-                                                            as_dict=True)
+            groups = joined.with_row_index(_I).partition_by(
+                spec.key_by, maintain_order=True, as_dict=True
+            )
             parts = [(k[0], g) for k, g in groups.items()]
         else:
             parts = [(None, joined)]
@@ -304,8 +333,12 @@ class _PredictThenLearnStep(Step):
         if PROBA in part.columns:  # probability the model gave the true class back then
             _, idx = encode_labels(model.classes_, truth)  # classes only ever grow at the end
             proba = part.filter(pl.Series(predicted)).with_columns(pl.Series(_I, idx))
-            p_true = proba.select(pl.col(PROBA).list.get(pl.col(_I), null_on_oob=True)
-                                  ).to_series().fill_null(0.0).to_numpy()
+            p_true = (
+                proba.select(pl.col(PROBA).list.get(pl.col(_I), null_on_oob=True))
+                .to_series()
+                .fill_null(0.0)
+                .to_numpy()
+            )
         if pred.dtype != truth.dtype and truth.dtype.kind in "iub":
             pred = pred.astype(truth.dtype)
         self.metrics.update(truth, pred, p_true=p_true)
@@ -321,13 +354,18 @@ class _PredictThenLearnStep(Step):
                     arrays[f"model.{i}"] = np.frombuffer(model.snapshot(), np.uint8)
         elif not self._warned:
             self._warned = True
-            log.warning("%s: %s cannot be snapshotted; after a restart the model starts "
-                        "over (pending events and metrics are kept)", self.name,
-                        type(self.spec.model).__name__)
+            log.warning(
+                "%s: %s cannot be snapshotted; after a restart the model starts "
+                "over (pending events and metrics are kept)",
+                self.name,
+                type(self.spec.model).__name__,
+            )
         arrays.update(self.join.snapshot("join."))
         arrays["metrics"] = np.frombuffer(self.metrics.snapshot(), np.uint8)
-        return encode_state({"counts": self.counts, "join": self.join.counts,
-                             "keys": keys if snapshotted else []}, arrays)
+        return encode_state(
+            {"counts": self.counts, "join": self.join.counts, "keys": keys if snapshotted else []},
+            arrays,
+        )
 
     def restore(self, blob: bytes) -> None:
         values, arrays = decode_state(blob)

@@ -82,8 +82,9 @@ class StandardScaler(Transformer, Model):
         if x.ndim != 2:
             raise ConfigError(f"X must be a 2-D array (n rows, d features); got shape {x.shape}")
         if self.fitted and x.shape[1] != self.n_.shape[0]:
-            raise ConfigError(f"X has {x.shape[1]} features but the scaler learned "
-                              f"{self.n_.shape[0]}")
+            raise ConfigError(
+                f"X has {x.shape[1]} features but the scaler learned {self.n_.shape[0]}"
+            )
         return x
 
     def snapshot(self) -> bytes:

@@ -18,5 +18,17 @@ from streamlearn.ops.transform import (
     select,
 )
 
-__all__ = ["Cast", "Filter", "Map", "MapRecords", "Select", "Sql", "cast", "filter", "map",
-           "map_records", "select", "sql"]
+__all__ = [
+    "Cast",
+    "Filter",
+    "Map",
+    "MapRecords",
+    "Select",
+    "Sql",
+    "cast",
+    "filter",
+    "map",
+    "map_records",
+    "select",
+    "sql",
+]

@@ -41,8 +41,10 @@ def _as_exprs(exprs: Exprs) -> list[pl.Expr]:
     if isinstance(exprs, pl.Expr):
         return [exprs]
     if isinstance(exprs, Mapping):
-        return [pl.lit(e) .alias(k) if not isinstance(e, pl.Expr) else e.alias(k)
-                for k, e in exprs.items()]
+        return [
+            pl.lit(e).alias(k) if not isinstance(e, pl.Expr) else e.alias(k)
+            for k, e in exprs.items()
+        ]
     return list(exprs)
 
 
@@ -63,8 +65,9 @@ class Map(_Shared):
             if callable(fn) and not isinstance(fn, pl.Expr):
                 out = fn(batch.data)
                 if not isinstance(out, pl.DataFrame):
-                    raise TypeError(f"map function returned {type(out).__name__}, "
-                                    "expected a polars DataFrame")
+                    raise TypeError(
+                        f"map function returned {type(out).__name__}, expected a polars DataFrame"
+                    )
             else:
                 out = batch.data.with_columns(_as_exprs(fn))
         except Exception as exc:
@@ -114,8 +117,11 @@ class Cast(_Shared):
             else:
                 expr = src.cast(dtype, strict=False)
             exprs.append(expr.alias(col))
-            checks.append(pl.when(src.is_not_null() & expr.is_null())
-                          .then(pl.lit(f"field {col!r}: cannot cast to {dtype}")))
+            checks.append(
+                pl.when(src.is_not_null() & expr.is_null()).then(
+                    pl.lit(f"field {col!r}: cannot cast to {dtype}")
+                )
+            )
         reasons = df.select(pl.coalesce(checks).alias("r")).to_series()
         bad = reasons.is_not_null()
         out = batch.with_data(df.with_columns(exprs))
@@ -236,8 +242,9 @@ def cast(schema: Mapping[str, Any], *, name: str | None = None) -> Cast:
     return Cast(schema, name=name)
 
 
-def map_records(fn: Callable[[dict[str, Any]], dict[str, Any] | None], *,
-                name: str | None = None) -> MapRecords:
+def map_records(
+    fn: Callable[[dict[str, Any]], dict[str, Any] | None], *, name: str | None = None
+) -> MapRecords:
     """THE SLOW PATH: call a Python function once per record (a dict); prefer :func:`map`.
 
     Use it only for logic that cannot be written with Polars expressions: it runs at
@@ -261,5 +268,15 @@ def map_records(fn: Callable[[dict[str, Any]], dict[str, Any] | None], *,
     return MapRecords(fn, name=name)
 
 
-__all__ = ["Cast", "Filter", "Map", "MapRecords", "Select", "cast", "filter", "map",
-           "map_records", "select"]
+__all__ = [
+    "Cast",
+    "Filter",
+    "Map",
+    "MapRecords",
+    "Select",
+    "cast",
+    "filter",
+    "map",
+    "map_records",
+    "select",
+]

@@ -74,6 +74,5 @@ class FromKafka(Source):
             raise ConfigError("max_batch must be >= 1")
 
 
-
 #: the verb: ``sl.read.from_kafka("trades", group="g")`` (the class's own signature)
 from_kafka = FromKafka

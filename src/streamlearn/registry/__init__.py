@@ -40,26 +40,28 @@ def _reg(kafka: Any, topic: str | None) -> Registry:
     return Registry(kafka, topic=topic) if topic else Registry(kafka)
 
 
-def push(model: Any, *, name: str, kafka: Any, topic: str | None = None,
-         **kwargs: Any) -> ModelVersion:
+def push(
+    model: Any, *, name: str, kafka: Any, topic: str | None = None, **kwargs: Any
+) -> ModelVersion:
     """Push a model version; see :meth:`Registry.push`."""
     return _reg(kafka, topic).push(model, name=name, **kwargs)
 
 
-def promote(name: str, version: int, *, kafka: Any, alias: str = "champion",
-            topic: str | None = None) -> Alias:
+def promote(
+    name: str, version: int, *, kafka: Any, alias: str = "champion", topic: str | None = None
+) -> Alias:
     """Point an alias at a version; see :meth:`Registry.promote`."""
     return _reg(kafka, topic).promote(name, version, alias)
 
 
-def rollback(name: str, *, kafka: Any, alias: str = "champion",
-             topic: str | None = None) -> Alias:
+def rollback(name: str, *, kafka: Any, alias: str = "champion", topic: str | None = None) -> Alias:
     """Move an alias back; see :meth:`Registry.rollback`."""
     return _reg(kafka, topic).rollback(name, alias)
 
 
-def expire(name: str, version: int, *, kafka: Any, at: Any = None,
-           topic: str | None = None) -> ModelVersion:
+def expire(
+    name: str, version: int, *, kafka: Any, at: Any = None, topic: str | None = None
+) -> ModelVersion:
     """Expire a version at a time; see :meth:`Registry.expire`."""
     return _reg(kafka, topic).expire(name, version, at)
 
@@ -69,8 +71,9 @@ def delete(name: str, version: int, *, kafka: Any, topic: str | None = None) -> 
     return _reg(kafka, topic).delete(name, version)
 
 
-def list_versions(name: str | None = None, *, kafka: Any, topic: str | None = None
-                  ) -> list[ModelVersion]:
+def list_versions(
+    name: str | None = None, *, kafka: Any, topic: str | None = None
+) -> list[ModelVersion]:
     """Every version of one model or all; see :meth:`Registry.list`."""
     return _reg(kafka, topic).list(name)
 
@@ -80,7 +83,23 @@ def show(name: str, *, kafka: Any, topic: str | None = None) -> dict[str, Any]:
     return _reg(kafka, topic).show(name)
 
 
-__all__ = ["ARTIFACT_TOPIC", "CONTROL_TOPIC", "Alias", "ArtifactError", "ModelVersion",
-           "RecordError", "Registry", "RegistryTable", "Signature", "compute_profile",
-           "delete", "expire", "list_versions", "parse_time", "promote", "push", "rollback",
-           "show"]
+__all__ = [
+    "ARTIFACT_TOPIC",
+    "CONTROL_TOPIC",
+    "Alias",
+    "ArtifactError",
+    "ModelVersion",
+    "RecordError",
+    "Registry",
+    "RegistryTable",
+    "Signature",
+    "compute_profile",
+    "delete",
+    "expire",
+    "list_versions",
+    "parse_time",
+    "promote",
+    "push",
+    "rollback",
+    "show",
+]

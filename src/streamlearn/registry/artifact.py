@@ -25,9 +25,14 @@ from streamlearn.registry.records import FORMATS, RecordError, Signature
 _SUFFIX = {".onnx": "onnx", ".skops": "skops"}
 
 
-def to_artifact(model: Any, *, format: str | None = None, signature: Any = None,
-                profile: Any = None, check: bool = True
-                ) -> tuple[str, bytes, Signature, dict[str, Any]]:
+def to_artifact(
+    model: Any,
+    *,
+    format: str | None = None,
+    signature: Any = None,
+    profile: Any = None,
+    check: bool = True,
+) -> tuple[str, bytes, Signature, dict[str, Any]]:
     """``(format, bytes, signature, profile)`` for a push; see :meth:`Registry.push`."""
     if format is not None and format not in FORMATS:
         raise RecordError(f"unknown model format {format!r} (known: {', '.join(FORMATS)})")
@@ -38,8 +43,9 @@ def to_artifact(model: Any, *, format: str | None = None, signature: Any = None,
             raise ConfigError(f"no model file {str(path)!r}")
         fmt = format or _SUFFIX.get(path.suffix.lower())
         if fmt is None:
-            raise ConfigError(f"cannot tell the format of {path.name!r}: pass format= "
-                              f"({', '.join(FORMATS)})")
+            raise ConfigError(
+                f"cannot tell the format of {path.name!r}: pass format= ({', '.join(FORMATS)})"
+            )
         data = path.read_bytes()
     elif isinstance(model, (bytes, bytearray, memoryview)):
         if format is None:
@@ -47,19 +53,26 @@ def to_artifact(model: Any, *, format: str | None = None, signature: Any = None,
         fmt, data = format, bytes(model)
     elif hasattr(model, "predict") and hasattr(model, "get_params"):
         if features is None:
-            raise ConfigError("pass signature=[feature names] (or profile=training frame) "
-                              "to push a scikit-learn estimator")
+            raise ConfigError(
+                "pass signature=[feature names] (or profile=training frame) "
+                "to push a scikit-learn estimator"
+            )
         fmt = format or "onnx"
         data = _onnx_bytes(model, len(features)) if fmt == "onnx" else _skops_bytes(model)
     else:
-        raise ConfigError(f"cannot push a {type(model).__name__}: give a .onnx/.skops path, "
-                          "bytes with format=, or a fitted scikit-learn estimator")
+        raise ConfigError(
+            f"cannot push a {type(model).__name__}: give a .onnx/.skops path, "
+            "bytes with format=, or a fitted scikit-learn estimator"
+        )
     if features is None and fmt == "onnx":
         features = _onnx_input_names(data)
     if features is None:
         raise ConfigError("pass signature=[feature names]: the model does not name its inputs")
-    sig = signature if isinstance(signature, Signature) else \
-        Signature.of(signature if isinstance(signature, Mapping) else features)
+    sig = (
+        signature
+        if isinstance(signature, Signature)
+        else Signature.of(signature if isinstance(signature, Mapping) else features)
+    )
     if check:
         from streamlearn.serve.loader import load_scorer
 
@@ -91,8 +104,12 @@ def _profile(profile: Any, features: list[str]) -> dict[str, Any]:
         return {}
     if isinstance(profile, Mapping) and "features" in profile:
         return dict(profile)  # already a profile
-    return compute_profile(profile, features if getattr(profile, "columns", None) is not None
-                           and set(features) <= set(profile.columns) else None)
+    return compute_profile(
+        profile,
+        features
+        if getattr(profile, "columns", None) is not None and set(features) <= set(profile.columns)
+        else None,
+    )
 
 
 def _onnx_bytes(model: Any, n: int) -> bytes:
@@ -104,12 +121,18 @@ def _onnx_bytes(model: Any, n: int) -> bytes:
     if options is None and is_classifier(final):
         options = {id(final): {"zipmap": False}}
     try:
-        onx = skl2onnx.to_onnx(model, np.zeros((1, n), dtype=np.float32), options=options,
-                               target_opset={"": 17, "ai.onnx.ml": 3})
+        onx = skl2onnx.to_onnx(
+            model,
+            np.zeros((1, n), dtype=np.float32),
+            options=options,
+            target_opset={"": 17, "ai.onnx.ml": 3},
+        )
     except Exception as exc:
-        raise ConfigError(f"skl2onnx cannot convert {type(model).__name__}: "
-                          f"{str(exc).splitlines()[0] if str(exc) else exc!r} "
-                          "(push it with format='skops')") from None
+        raise ConfigError(
+            f"skl2onnx cannot convert {type(model).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else exc!r} "
+            "(push it with format='skops')"
+        ) from None
     return onx.SerializeToString()
 
 

@@ -62,8 +62,7 @@ def parse_time(value: Any) -> float | None:
         try:
             value = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            raise ConfigError(f"not an ISO-8601 time: {value!r} (e.g. 2026-12-31T00:00Z)") \
-                from None
+            raise ConfigError(f"not an ISO-8601 time: {value!r} (e.g. 2026-12-31T00:00Z)") from None
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=timezone.utc)
@@ -74,10 +73,17 @@ def parse_time(value: Any) -> float | None:
 class Registry:
     """A model registry on a Kafka cluster (its control and artifact topics)."""
 
-    def __init__(self, kafka: KafkaConfig | str, *, topic: str = CONTROL_TOPIC,
-                 artifact_topic: str = ARTIFACT_TOPIC, timeout: float = 30.0) -> None:
-        self.kafka = kafka if isinstance(kafka, KafkaConfig) else \
-            KafkaConfig(bootstrap_servers=kafka)
+    def __init__(
+        self,
+        kafka: KafkaConfig | str,
+        *,
+        topic: str = CONTROL_TOPIC,
+        artifact_topic: str = ARTIFACT_TOPIC,
+        timeout: float = 30.0,
+    ) -> None:
+        self.kafka = (
+            kafka if isinstance(kafka, KafkaConfig) else KafkaConfig(bootstrap_servers=kafka)
+        )
         self.topic = topic
         self.artifact_topic = artifact_topic
         self.timeout = timeout
@@ -94,8 +100,11 @@ class Registry:
         n = self._partitions().get(self.topic)
         if n is None:
             return table
-        consumer = Consumer(self.kafka.consumer_config(
-            f"streamlearn-registry-{uuid.uuid4().hex[:8]}", **{"enable.partition.eof": True}))
+        consumer = Consumer(
+            self.kafka.consumer_config(
+                f"streamlearn-registry-{uuid.uuid4().hex[:8]}", **{"enable.partition.eof": True}
+            )
+        )
         try:
             consumer.assign([TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in range(n)])
             ended: set[int] = set()
@@ -115,13 +124,16 @@ class Registry:
             consumer.close()
         return table
 
-    def list(self, name: str | None = None, *, include_deleted: bool = False
-             ) -> list[ModelVersion]:
+    def list(self, name: str | None = None, *, include_deleted: bool = False) -> list[ModelVersion]:
         """Every version (of ``name``, or of all models), oldest first."""
         table = self.table()
         names = [name] if name is not None else table.names()
-        return [v for n in names for _, v in sorted(table.versions.get(n, {}).items())
-                if include_deleted or not v.deleted]
+        return [
+            v
+            for n in names
+            for _, v in sorted(table.versions.get(n, {}).items())
+            if include_deleted or not v.deleted
+        ]
 
     def show(self, name: str) -> dict[str, Any]:
         """A model's versions (without their artifacts) and aliases, as JSON-able data."""
@@ -133,8 +145,11 @@ class Registry:
         for _, v in sorted(table.versions.get(name, {}).items()):
             doc = v.to_json()
             doc.pop("artifact")
-            doc["stored"] = "inline" if "inline" in v.artifact else \
-                f"{v.artifact['chunks']} chunks on {v.artifact['topic']}"
+            doc["stored"] = (
+                "inline"
+                if "inline" in v.artifact
+                else f"{v.artifact['chunks']} chunks on {v.artifact['topic']}"
+            )
             doc["aliases"] = table.aliases_of(name, v.version)
             doc["valid"] = v.valid_at(now)
             versions.append(doc)
@@ -146,10 +161,20 @@ class Registry:
         return self.table().resolve(name, alias=alias, now=time.time())
 
     # -- writing --------------------------------------------------------------------------
-    def push(self, model: Any, *, name: str, alias: str | Sequence[str] | None = None,
-             format: str | None = None, signature: Any = None, profile: Any = None,
-             metadata: Mapping[str, Any] | None = None, expires_at: Any = None,
-             max_bytes: int = MAX_ARTIFACT_BYTES, check: bool = True) -> ModelVersion:
+    def push(
+        self,
+        model: Any,
+        *,
+        name: str,
+        alias: str | Sequence[str] | None = None,
+        format: str | None = None,
+        signature: Any = None,
+        profile: Any = None,
+        metadata: Mapping[str, Any] | None = None,
+        expires_at: Any = None,
+        max_bytes: int = MAX_ARTIFACT_BYTES,
+        check: bool = True,
+    ) -> ModelVersion:
         """Add a model version (the next number) and optionally point aliases at it.
 
         ``model`` is a path (``.onnx``, ``.skops``), bytes with ``format=``, or a fitted
@@ -165,21 +190,39 @@ class Registry:
         aliases = [alias] if isinstance(alias, str) else list(alias or ())
         for a in aliases:
             check_name(a, "alias")
-        fmt, data, sig, prof = to_artifact(model, format=format, signature=signature,
-                                           profile=profile, check=check)
+        fmt, data, sig, prof = to_artifact(
+            model, format=format, signature=signature, profile=profile, check=check
+        )
         table = self.table()
         version = table.last_version(name) + 1
-        art, chunks = plan_artifact(name, version, data, topic=self.artifact_topic,
-                                    max_bytes=max_bytes)
-        rec = ModelVersion(name=name, version=version, format=fmt, sha256=sha256_hex(data),
-                           size=len(data), signature=sig, created_at=time.time(),
-                           artifact=art, profile=prof, expires_at=parse_time(expires_at),
-                           metadata=dict(metadata or {}))
-        records = [rec.to_record()] + [self._moved(table, name, a, version).to_record()
-                                       for a in aliases]
+        art, chunks = plan_artifact(
+            name, version, data, topic=self.artifact_topic, max_bytes=max_bytes
+        )
+        rec = ModelVersion(
+            name=name,
+            version=version,
+            format=fmt,
+            sha256=sha256_hex(data),
+            size=len(data),
+            signature=sig,
+            created_at=time.time(),
+            artifact=art,
+            profile=prof,
+            expires_at=parse_time(expires_at),
+            metadata=dict(metadata or {}),
+        )
+        records = [rec.to_record()] + [
+            self._moved(table, name, a, version).to_record() for a in aliases
+        ]
         self._write(records, chunks)
-        log.info("pushed %s v%d (%s, %d bytes%s)", name, version, fmt, len(data),
-                 f", {len(chunks)} chunks" if chunks else "")
+        log.info(
+            "pushed %s v%d (%s, %d bytes%s)",
+            name,
+            version,
+            fmt,
+            len(data),
+            f", {len(chunks)} chunks" if chunks else "",
+        )
         return rec
 
     def promote(self, name: str, version: int, alias: str = "champion") -> Alias:
@@ -220,9 +263,12 @@ class Registry:
         number is never given again)."""
         v = self._existing(name, version)
         rec = v.with_changes(deleted=True, artifact={"inline": ""})
-        tomb = [(k, None) for k, _ in plan_artifact(name, version, b"\0" * v.size,
-                                                    topic=self.artifact_topic,
-                                                    max_bytes=max(v.size, 1))[1]]
+        tomb = [
+            (k, None)
+            for k, _ in plan_artifact(
+                name, version, b"\0" * v.size, topic=self.artifact_topic, max_bytes=max(v.size, 1)
+            )[1]
+        ]
         self._write([rec.to_record()], tomb)
         return rec
 
@@ -237,8 +283,9 @@ class Registry:
         from confluent_kafka.admin import AdminClient
 
         meta = AdminClient(self.kafka.admin_config()).list_topics(timeout=self.timeout)
-        return {t: len(m.partitions) for t, m in meta.topics.items()
-                if m.error is None and m.partitions}
+        return {
+            t: len(m.partitions) for t, m in meta.topics.items() if m.error is None and m.partitions
+        }
 
     def _existing(self, name: str, version: int) -> ModelVersion:
         v = self.table().get(name, version)
@@ -254,8 +301,11 @@ class Registry:
             history = cur.history
         return Alias(name, alias, version, tuple(history[-20:]), time.time())
 
-    def _write(self, records: Sequence[tuple[bytes, bytes | None]],
-               chunks: Sequence[tuple[bytes, bytes | None]] = ()) -> None:
+    def _write(
+        self,
+        records: Sequence[tuple[bytes, bytes | None]],
+        chunks: Sequence[tuple[bytes, bytes | None]] = (),
+    ) -> None:
         from confluent_kafka import Producer
 
         from streamlearn.kafka.admin import ensure_topics
@@ -276,8 +326,10 @@ class Registry:
             for key, value in items:
                 produce(producer, topic, value, key, on_delivery=report)
             if producer.flush(self.timeout) or failed:  # chunks land before their record
-                raise KafkaError(f"registry write to {topic!r} failed: "
-                                 f"{failed[0] if failed else 'not delivered in time'}")
+                raise KafkaError(
+                    f"registry write to {topic!r} failed: "
+                    f"{failed[0] if failed else 'not delivered in time'}"
+                )
 
 
 __all__ = ["Registry", "parse_time"]

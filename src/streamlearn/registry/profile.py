@@ -34,15 +34,23 @@ def compute_profile(frame: Any, features: Sequence[str] | None = None) -> dict[s
     for c in cols:
         s = df[c]
         nulls = s.null_count() + (s.is_nan().sum() if s.dtype.is_float() else 0)
-        stats: dict[str, Any] = {"count": n - int(nulls),
-                                 "null_rate": round(float(nulls) / n, 6) if n else 0.0}
+        stats: dict[str, Any] = {
+            "count": n - int(nulls),
+            "null_rate": round(float(nulls) / n, 6) if n else 0.0,
+        }
         if s.dtype.is_numeric() or s.dtype == pl.Boolean:
             v = s.cast(pl.Float64).drop_nulls().drop_nans().to_numpy()
             if len(v):
-                stats.update(min=float(v.min()), max=float(v.max()), mean=float(v.mean()),
-                             std=float(v.std()),
-                             quantiles={str(q): float(x) for q, x in
-                                        zip(QUANTILES, np.quantile(v, QUANTILES), strict=True)})
+                stats.update(
+                    min=float(v.min()),
+                    max=float(v.max()),
+                    mean=float(v.mean()),
+                    std=float(v.std()),
+                    quantiles={
+                        str(q): float(x)
+                        for q, x in zip(QUANTILES, np.quantile(v, QUANTILES), strict=True)
+                    },
+                )
         else:
             stats["distinct"] = int(s.n_unique())
         out[c] = stats
@@ -57,8 +65,7 @@ def _frame(frame: Any, features: Sequence[str] | None) -> pl.DataFrame:
     if isinstance(frame, np.ndarray):
         if frame.ndim != 2:
             raise ValueError("a profile needs a 2-D array")
-        names = list(features) if features is not None else \
-            [f"f{i}" for i in range(frame.shape[1])]
+        names = list(features) if features is not None else [f"f{i}" for i in range(frame.shape[1])]
         return pl.DataFrame({n: frame[:, i] for i, n in enumerate(names)})
     return pl.from_pandas(frame)  # a pandas DataFrame
 

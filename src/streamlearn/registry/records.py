@@ -72,23 +72,26 @@ class Signature:
     outputs: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, features: Sequence[str] | Mapping[str, str], *,
-           outputs: Sequence[str] = ()) -> Signature:
+    def of(
+        cls, features: Sequence[str] | Mapping[str, str], *, outputs: Sequence[str] = ()
+    ) -> Signature:
         """From feature names (all ``float``) or a ``{name: type}`` mapping.
 
         >>> Signature.of({"rooms": "int", "area": "float"}).names
         ('rooms', 'area')
         """
-        items = list(features.items()) if isinstance(features, Mapping) else \
-            [(f, "float") for f in features]
+        items = (
+            list(features.items())
+            if isinstance(features, Mapping)
+            else [(f, "float") for f in features]
+        )
         if not items:
             raise RecordError("a signature needs at least one feature")
         for name, kind in items:
             if not isinstance(name, str) or not name:
                 raise RecordError(f"signature feature names must be text, got {name!r}")
             if kind not in _TYPES:
-                raise RecordError(f"feature {name!r}: type must be one of {_TYPES}, "
-                                  f"not {kind!r}")
+                raise RecordError(f"feature {name!r}: type must be one of {_TYPES}, not {kind!r}")
         names = [n for n, _ in items]
         if len(set(names)) != len(names):
             raise RecordError(f"signature features repeat a name: {names}")
@@ -99,8 +102,10 @@ class Signature:
         return tuple(n for n, _ in self.features)
 
     def to_json(self) -> dict[str, Any]:
-        return {"features": [{"name": n, "type": t} for n, t in self.features],
-                "outputs": list(self.outputs)}
+        return {
+            "features": [{"name": n, "type": t} for n, t in self.features],
+            "outputs": list(self.outputs),
+        }
 
     @classmethod
     def from_json(cls, obj: Any) -> Signature:
@@ -149,12 +154,21 @@ class ModelVersion:
         return replace(self, **changes)
 
     def to_json(self) -> dict[str, Any]:
-        return {"type": "version", "name": self.name, "version": self.version,
-                "format": self.format, "sha256": self.sha256, "size": self.size,
-                "signature": self.signature.to_json(), "profile": dict(self.profile),
-                "created_at": self.created_at, "expires_at": self.expires_at,
-                "deleted": self.deleted, "metadata": dict(self.metadata),
-                "artifact": dict(self.artifact)}
+        return {
+            "type": "version",
+            "name": self.name,
+            "version": self.version,
+            "format": self.format,
+            "sha256": self.sha256,
+            "size": self.size,
+            "signature": self.signature.to_json(),
+            "profile": dict(self.profile),
+            "created_at": self.created_at,
+            "expires_at": self.expires_at,
+            "deleted": self.deleted,
+            "metadata": dict(self.metadata),
+            "artifact": dict(self.artifact),
+        }
 
     def to_record(self) -> tuple[bytes, bytes]:
         return self.key, orjson.dumps(self.to_json(), option=orjson.OPT_SERIALIZE_NUMPY)
@@ -176,8 +190,14 @@ class Alias:
         return f"alias/{self.name}/{self.alias}".encode()
 
     def to_json(self) -> dict[str, Any]:
-        return {"type": "alias", "name": self.name, "alias": self.alias,
-                "version": self.version, "history": list(self.history), "at": self.at}
+        return {
+            "type": "alias",
+            "name": self.name,
+            "alias": self.alias,
+            "version": self.version,
+            "history": list(self.history),
+            "at": self.at,
+        }
 
     def to_record(self) -> tuple[bytes, bytes]:
         return self.key, orjson.dumps(self.to_json())
@@ -189,8 +209,9 @@ Record = ModelVersion | Alias
 def _need(obj: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
     value = obj.get(key)
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
-        raise RecordError(f"{where}: field {key!r} is missing or not "
-                          f"{getattr(kind, '__name__', kind)}")
+        raise RecordError(
+            f"{where}: field {key!r} is missing or not {getattr(kind, '__name__', kind)}"
+        )
     return value
 
 
@@ -215,7 +236,8 @@ def parse_record(key: bytes | None, value: bytes | None) -> Record | None:
             alias=check_name(_need(obj, "alias", str, where), "alias"),
             version=_need(obj, "version", int, where),
             history=tuple(int(v) for v in obj.get("history") or ()),
-            at=float(obj.get("at") or 0.0))
+            at=float(obj.get("at") or 0.0),
+        )
     elif kind == "version":
         fmt = _need(obj, "format", str, where)
         if fmt not in FORMATS:
@@ -225,18 +247,24 @@ def parse_record(key: bytes | None, value: bytes | None) -> Record | None:
             raise RecordError(f"{where}: sha256 must be 64 lowercase hex digits")
         art = _need(obj, "artifact", dict, where)
         if "inline" not in art and not ("topic" in art and isinstance(art.get("chunks"), int)):
-            raise RecordError(f"{where}: artifact must be {{'inline': ...}} or "
-                              "{'topic': ..., 'chunks': n}")
+            raise RecordError(
+                f"{where}: artifact must be {{'inline': ...}} or {{'topic': ..., 'chunks': n}}"
+            )
         expires = obj.get("expires_at")
         rec = ModelVersion(
             name=check_name(_need(obj, "name", str, where)),
-            version=_need(obj, "version", int, where), format=fmt, sha256=sha,
+            version=_need(obj, "version", int, where),
+            format=fmt,
+            sha256=sha,
             size=_need(obj, "size", int, where),
             signature=Signature.from_json(obj.get("signature")),
             created_at=float(_need(obj, "created_at", (int, float), where)),
-            artifact=art, profile=obj.get("profile") or {},
+            artifact=art,
+            profile=obj.get("profile") or {},
             expires_at=float(expires) if expires is not None else None,
-            deleted=bool(obj.get("deleted", False)), metadata=obj.get("metadata") or {})
+            deleted=bool(obj.get("deleted", False)),
+            metadata=obj.get("metadata") or {},
+        )
     else:
         raise RecordError(f"{where}: 'type' must be 'version' or 'alias', not {kind!r}")
     if rec.version < 1:
@@ -246,5 +274,15 @@ def parse_record(key: bytes | None, value: bytes | None) -> Record | None:
     return rec
 
 
-__all__ = ["ARTIFACT_TOPIC", "CONTROL_TOPIC", "FORMATS", "Alias", "ModelVersion", "Record",
-           "RecordError", "Signature", "check_name", "parse_record"]
+__all__ = [
+    "ARTIFACT_TOPIC",
+    "CONTROL_TOPIC",
+    "FORMATS",
+    "Alias",
+    "ModelVersion",
+    "Record",
+    "RecordError",
+    "Signature",
+    "check_name",
+    "parse_record",
+]

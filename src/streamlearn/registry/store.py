@@ -53,20 +53,30 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def plan_artifact(name: str, version: int, data: bytes, *, topic: str,
-                  inline_max: int = INLINE_MAX, chunk_bytes: int = CHUNK_BYTES,
-                  max_bytes: int = MAX_ARTIFACT_BYTES) -> tuple[dict[str, Any],
-                                                                 list[tuple[bytes, bytes]]]:
+def plan_artifact(
+    name: str,
+    version: int,
+    data: bytes,
+    *,
+    topic: str,
+    inline_max: int = INLINE_MAX,
+    chunk_bytes: int = CHUNK_BYTES,
+    max_bytes: int = MAX_ARTIFACT_BYTES,
+) -> tuple[dict[str, Any], list[tuple[bytes, bytes]]]:
     """Where the artifact goes: the record's ``artifact`` field and the chunk records to
     produce first (none when inline). Refuses artifacts over ``max_bytes``."""
     if len(data) > max_bytes:
-        raise ArtifactError(f"model artifact is {len(data) / 1e6:.1f} MB, over the limit "
-                            f"of {max_bytes / 1e6:.1f} MB (raise max_bytes= to push it; it "
-                            f"would travel as {-(-len(data) // chunk_bytes)} chunks)")
+        raise ArtifactError(
+            f"model artifact is {len(data) / 1e6:.1f} MB, over the limit "
+            f"of {max_bytes / 1e6:.1f} MB (raise max_bytes= to push it; it "
+            f"would travel as {-(-len(data) // chunk_bytes)} chunks)"
+        )
     if len(data) <= inline_max:
         return {"inline": base64.b64encode(data).decode()}, []
-    chunks = [(f"{name}/{version}/{i}".encode(), data[at:at + chunk_bytes])
-              for i, at in enumerate(range(0, len(data), chunk_bytes))]
+    chunks = [
+        (f"{name}/{version}/{i}".encode(), data[at : at + chunk_bytes])
+        for i, at in enumerate(range(0, len(data), chunk_bytes))
+    ]
     return {"topic": topic, "chunks": len(chunks), "chunk_bytes": chunk_bytes}, chunks
 
 
@@ -120,11 +130,13 @@ def artifact_bytes(rec: ModelVersion, cache: ChunkCache | None = None) -> bytes 
         try:
             data = base64.b64decode(art["inline"], validate=True)
         except (binascii.Error, ValueError, TypeError):
-            raise ArtifactError(f"{rec.name} v{rec.version}: inline artifact is not "
-                                "base64") from None
+            raise ArtifactError(
+                f"{rec.name} v{rec.version}: inline artifact is not base64"
+            ) from None
     else:
-        data = cache.assemble(rec.name, rec.version, int(art["chunks"])) \
-            if cache is not None else None
+        data = (
+            cache.assemble(rec.name, rec.version, int(art["chunks"])) if cache is not None else None
+        )
         if data is None:
             return None
     verify(rec, data)
@@ -135,12 +147,25 @@ def verify(rec: ModelVersion, data: bytes) -> None:
     """Check size and SHA-256 of ``data`` against the record."""
     digest = sha256_hex(data)
     if digest != rec.sha256:
-        raise ArtifactError(f"{rec.name} v{rec.version}: artifact digest mismatch "
-                            f"(sha256 {digest[:12]}..., record says {rec.sha256[:12]}...)")
+        raise ArtifactError(
+            f"{rec.name} v{rec.version}: artifact digest mismatch "
+            f"(sha256 {digest[:12]}..., record says {rec.sha256[:12]}...)"
+        )
     if len(data) != rec.size:
-        raise ArtifactError(f"{rec.name} v{rec.version}: artifact is {len(data)} bytes, "
-                            f"record says {rec.size}")
+        raise ArtifactError(
+            f"{rec.name} v{rec.version}: artifact is {len(data)} bytes, record says {rec.size}"
+        )
 
 
-__all__ = ["CHUNK_BYTES", "INLINE_MAX", "MAX_ARTIFACT_BYTES", "ArtifactError", "ChunkCache",
-           "artifact_bytes", "chunk_prefix", "plan_artifact", "sha256_hex", "verify"]
+__all__ = [
+    "CHUNK_BYTES",
+    "INLINE_MAX",
+    "MAX_ARTIFACT_BYTES",
+    "ArtifactError",
+    "ChunkCache",
+    "artifact_bytes",
+    "chunk_prefix",
+    "plan_artifact",
+    "sha256_hex",
+    "verify",
+]

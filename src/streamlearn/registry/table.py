@@ -72,11 +72,11 @@ class RegistryTable:
         return self.aliases.get(name, {}).get(alias)
 
     def aliases_of(self, name: str, version: int) -> list[str]:
-        return sorted(a for a, rec in self.aliases.get(name, {}).items()
-                      if rec.version == version)
+        return sorted(a for a, rec in self.aliases.get(name, {}).items() if rec.version == version)
 
-    def resolve(self, name: str, *, alias: str | None = "champion", version: int | None = None,
-                now: float) -> ModelVersion | None:
+    def resolve(
+        self, name: str, *, alias: str | None = "champion", version: int | None = None, now: float
+    ) -> ModelVersion | None:
         """The version that should score now, or ``None`` when no valid version is left.
 
         A pinned ``version`` is used while it is valid. An alias gives its version; when

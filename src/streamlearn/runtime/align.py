@@ -35,9 +35,11 @@ _SECOND = itemgetter(1)  # (type, ms) -> ms, with no Python frame per record
 
 
 def _timestamps(msgs: Sequence[Any]) -> np.ndarray:
-    return np.fromiter(map(_SECOND, map(_TS, msgs)), dtype=np.int64, count=len(msgs)) \
-        if msgs and isinstance(msgs[0], Message) else \
-        np.fromiter((m.timestamp()[1] for m in msgs), dtype=np.int64, count=len(msgs))
+    return (
+        np.fromiter(map(_SECOND, map(_TS, msgs)), dtype=np.int64, count=len(msgs))
+        if msgs and isinstance(msgs[0], Message)
+        else np.fromiter((m.timestamp()[1] for m in msgs), dtype=np.int64, count=len(msgs))
+    )
 
 
 class Aligner:
@@ -68,9 +70,15 @@ class Aligner:
     [('labels', [2]), ('events', [1, 5])]
     """
 
-    def __init__(self, topics: Sequence[str], *, first: Iterable[str] = (),
-                 max_buffered: int = 50_000, max_wait: float = 1.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        topics: Sequence[str],
+        *,
+        first: Iterable[str] = (),
+        max_buffered: int = 50_000,
+        max_wait: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.topics = list(dict.fromkeys(topics))
         first = [t for t in first if t in self.topics]
         self.order = first + [t for t in self.topics if t not in first]
@@ -137,8 +145,11 @@ class Aligner:
                 if key not in self.buffers:
                     continue
                 msgs, ts = self.buffers[key]
-                n = len(msgs) if limit is None else int(np.searchsorted(
-                    np.maximum.accumulate(ts), limit, side="right"))
+                n = (
+                    len(msgs)
+                    if limit is None
+                    else int(np.searchsorted(np.maximum.accumulate(ts), limit, side="right"))
+                )
                 if not n:
                     continue
                 out.append((topic, p, msgs if n == len(msgs) else msgs[:n]))

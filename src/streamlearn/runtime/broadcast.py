@@ -33,17 +33,16 @@ Group = tuple[str, int, list[Any]]
 class Broadcasts:
     """Reads the broadcast topics of one run and keeps what it read."""
 
-    def __init__(self, kafka: KafkaConfig, topics: list[str], partitions: dict[str, int]
-                 ) -> None:
+    def __init__(self, kafka: KafkaConfig, topics: list[str], partitions: dict[str, int]) -> None:
         self.topics = topics
         self.history: list[Group] = []
         self._ended: set[tuple[str, int]] = set()
         self._all = {(t, p) for t in topics for p in range(partitions[t])}
-        conf = kafka.consumer_config(f"streamlearn-broadcast-{uuid.uuid4().hex[:12]}",
-                                     **{"enable.partition.eof": True})
+        conf = kafka.consumer_config(
+            f"streamlearn-broadcast-{uuid.uuid4().hex[:12]}", **{"enable.partition.eof": True}
+        )
         self.consumer = Consumer(conf)
-        self.consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING)
-                              for t, p in sorted(self._all)])
+        self.consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in sorted(self._all)])
 
     def poll(self, timeout: float = 0.0) -> list[Group]:
         """What arrived since the last call (nothing blocks when ``timeout`` is 0)."""
@@ -64,8 +63,11 @@ class Broadcasts:
                 left = sorted(self._all - self._ended)
                 raise ConfigError(f"timed out reading broadcast input(s) {left} to the end")
             out.extend(self.poll(0.2))
-        log.info("broadcast inputs %s read to the end (%d records)", self.topics,
-                 sum(len(m) for _, _, m in self.history))
+        log.info(
+            "broadcast inputs %s read to the end (%d records)",
+            self.topics,
+            sum(len(m) for _, _, m in self.history),
+        )
         return out
 
     def close(self) -> None:

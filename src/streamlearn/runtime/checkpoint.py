@@ -34,9 +34,16 @@ from streamlearn.runtime.tasks import Tasks
 class Checkpoint:
     """Commits the progress of :class:`~streamlearn.runtime.tasks.Tasks`."""
 
-    def __init__(self, tasks: Tasks, ctx: KafkaContext, consumer: Consumer,
-                 producer: Producer, state: StateStore | None, *,
-                 exactly_once: bool) -> None:
+    def __init__(
+        self,
+        tasks: Tasks,
+        ctx: KafkaContext,
+        consumer: Consumer,
+        producer: Producer,
+        state: StateStore | None,
+        *,
+        exactly_once: bool,
+    ) -> None:
         self.tasks = tasks
         self.ctx = ctx
         self.consumer = consumer
@@ -73,7 +80,8 @@ class Checkpoint:
             if self.exactly_once:
                 if offsets:
                     self.producer.send_offsets_to_transaction(
-                        offsets, self.consumer.consumer_group_metadata(), 30)
+                        offsets, self.consumer.consumer_group_metadata(), 30
+                    )
                 self.producer.commit_transaction(60)
                 self._check_delivery()
                 self.producer.begin_transaction()

@@ -58,8 +58,9 @@ def release_long_lived() -> None:
 class KafkaContext(Context):
     """Produces sink records and dead letters with one producer (one transaction)."""
 
-    def __init__(self, producer: Producer, *, pipeline: str, dead_letter_topic: str,
-                 clock: Any = None) -> None:
+    def __init__(
+        self, producer: Producer, *, pipeline: str, dead_letter_topic: str, clock: Any = None
+    ) -> None:
         super().__init__() if clock is None else super().__init__(clock)
         self.producer = producer
         self.pipeline = pipeline
@@ -70,12 +71,19 @@ class KafkaContext(Context):
         self.dead_count = 0
         self.dead_by_step: dict[str, int] = {}
 
-    def emit(self, destination: str, batch: Batch, values: list[bytes],
-             keys: list[bytes | None] | None = None) -> None:
+    def emit(
+        self,
+        destination: str,
+        batch: Batch,
+        values: list[bytes],
+        keys: list[bytes | None] | None = None,
+    ) -> None:
         ids = batch.record_ids()
         if len(ids) != len(values) or (keys is not None and len(keys) != len(values)):
-            raise ValueError(f"emit to {destination!r}: {len(values)} values, {len(ids)} ids, "
-                             f"{len(keys) if keys is not None else '-'} keys")
+            raise ValueError(
+                f"emit to {destination!r}: {len(values)} values, {len(ids)} ids, "
+                f"{len(keys) if keys is not None else '-'} keys"
+            )
         # One C-level map over produce(): no Python frame per record. The arguments are
         # positional (topic, value, key, partition, on_delivery, callback, timestamp,
         # headers) because map() cannot pass keywords; -1 is "any partition" (the
@@ -85,21 +93,36 @@ class KafkaContext(Context):
         counted = map(itemgetter(1), zip(pulled, values, strict=False))
         headers = map(list, zip(zip(repeat("sl-id"), ids)))
         try:
-            deque(map(self.producer.produce, repeat(destination), counted,
-                      repeat(None) if keys is None else keys, repeat(-1), repeat(None),
-                      repeat(None), repeat(0), headers), 0)
+            deque(
+                map(
+                    self.producer.produce,
+                    repeat(destination),
+                    counted,
+                    repeat(None) if keys is None else keys,
+                    repeat(-1),
+                    repeat(None),
+                    repeat(None),
+                    repeat(0),
+                    headers,
+                ),
+                0,
+            )
         except BufferError:
             # the local queue is full: the failed produce() enqueued nothing, the ones
             # before it did; let librdkafka send, then go on where we stopped
             done = next(pulled) - 1
             self.producer.poll(0.05)
-            self._produce_slowly(destination, values[done:],
-                                 keys[done:] if keys is not None else [None] * (len(values) - done),
-                                 ids[done:])
+            self._produce_slowly(
+                destination,
+                values[done:],
+                keys[done:] if keys is not None else [None] * (len(values) - done),
+                ids[done:],
+            )
         self.produced[destination] = self.produced.get(destination, 0) + len(values)
 
-    def _produce_slowly(self, topic: str, values: list[bytes], keys: list[bytes | None],
-                        ids: list[bytes]) -> None:
+    def _produce_slowly(
+        self, topic: str, values: list[bytes], keys: list[bytes | None], ids: list[bytes]
+    ) -> None:
         produce_all(self.producer, topic, values, keys, headers=([("sl-id", rid)] for rid in ids))
 
     def observe_output(self, batch: Batch) -> None:
@@ -138,9 +161,14 @@ class KafkaContext(Context):
         ob = operator.encode()
         pb = self.pipeline.encode()
         for value, key, off, reason in zip(values, keys, offsets, reasons, strict=True):
-            headers = [("sl-error", reason.encode()), ("sl-operator", ob), ("sl-topic", tb),
-                       ("sl-partition", part), ("sl-offset", str(off).encode()),
-                       ("sl-pipeline", pb)]
+            headers = [
+                ("sl-error", reason.encode()),
+                ("sl-operator", ob),
+                ("sl-topic", tb),
+                ("sl-partition", part),
+                ("sl-offset", str(off).encode()),
+                ("sl-pipeline", pb),
+            ]
             produce(self.producer, self.dead_letter_topic, value, key, headers=headers)
         self.dead_count += n
         self.dead_by_step[operator] = self.dead_by_step.get(operator, 0) + n

@@ -29,9 +29,19 @@ from streamlearn.core.extras import require
 from streamlearn.runtime.stats import RunStats
 
 log = logging.getLogger("streamlearn.runtime")
-_RUN_FIELDS = ("records_in", "records_out", "records_filtered", "dead_lettered",
-               "records_buffered", "batches", "commits", "in_rate", "out_rate",
-               "last_batch_ms", "elapsed_s")
+_RUN_FIELDS = (
+    "records_in",
+    "records_out",
+    "records_filtered",
+    "dead_lettered",
+    "records_buffered",
+    "batches",
+    "commits",
+    "in_rate",
+    "out_rate",
+    "last_batch_ms",
+    "elapsed_s",
+)
 
 
 def member_id() -> str:
@@ -39,8 +49,9 @@ def member_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def run_report(pipeline: str, member: str, stats: RunStats,
-               lag: Mapping[str, int] | None = None) -> dict[str, Any]:
+def run_report(
+    pipeline: str, member: str, stats: RunStats, lag: Mapping[str, int] | None = None
+) -> dict[str, Any]:
     """The run-level report of one member.
 
     Examples
@@ -49,8 +60,12 @@ def run_report(pipeline: str, member: str, stats: RunStats,
     >>> r["kind"], r["records_in"]
     ('run', 5)
     """
-    report: dict[str, Any] = {"kind": "run", "pipeline": pipeline, "member": member,
-                              "ts": time.time()}
+    report: dict[str, Any] = {
+        "kind": "run",
+        "pipeline": pipeline,
+        "member": member,
+        "ts": time.time(),
+    }
     report.update({f: getattr(stats, f) for f in _RUN_FIELDS})
     for extra in ("e2e_p50_ms", "e2e_p99_ms"):
         if hasattr(stats, extra):
@@ -60,8 +75,7 @@ def run_report(pipeline: str, member: str, stats: RunStats,
     return report
 
 
-def step_reports(pipeline: str, member: str, metrics: Mapping[str, Any]
-                 ) -> list[dict[str, Any]]:
+def step_reports(pipeline: str, member: str, metrics: Mapping[str, Any]) -> list[dict[str, Any]]:
     """One report per ``"<step>[<partition>]"`` entry of ``ctx.metrics``.
 
     Examples
@@ -74,8 +88,17 @@ def step_reports(pipeline: str, member: str, metrics: Mapping[str, Any]
     for key, figures in metrics.items():
         step, _, part = key.rpartition("[")
         partition = int(part.rstrip("]")) if part.rstrip("]").isdigit() else None
-        out.append({"kind": "step", "pipeline": pipeline, "member": member, "ts": now,
-                    "step": step or key, "partition": partition, "figures": figures})
+        out.append(
+            {
+                "kind": "step",
+                "pipeline": pipeline,
+                "member": member,
+                "ts": now,
+                "step": step or key,
+                "partition": partition,
+                "figures": figures,
+            }
+        )
     return out
 
 
@@ -115,16 +138,19 @@ def merge_reports(reports: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         values = [m[f] for m in members.values() if m.get(f) is not None]
         merged[f] = max(values) if values else None
     merged["lag"] = {k: v for m in members.values() for k, v in m.get("lag", {}).items()}
-    merged["steps"] = {f"{s}[{p}]" if p is not None else s: r["figures"]
-                       for (s, p), r in sorted(steps.items(), key=lambda kv: str(kv[0]))}
+    merged["steps"] = {
+        f"{s}[{p}]" if p is not None else s: r["figures"]
+        for (s, p), r in sorted(steps.items(), key=lambda kv: str(kv[0]))
+    }
     return merged
 
 
 class MetricsPublisher:
     """Produces the reports of one member every ``interval`` seconds."""
 
-    def __init__(self, emit: Callable[[bytes, bytes], None], *, pipeline: str,
-                 interval: float = 1.0) -> None:
+    def __init__(
+        self, emit: Callable[[bytes, bytes], None], *, pipeline: str, interval: float = 1.0
+    ) -> None:
         self.emit = emit
         self.pipeline = pipeline
         self.member = member_id()
@@ -132,23 +158,36 @@ class MetricsPublisher:
         self._last = 0.0
         self.published = 0
 
-    def maybe_publish(self, now: float, stats: RunStats, metrics: Mapping[str, Any],
-                      lag: Callable[[], Mapping[str, int]] | None = None,
-                      *, force: bool = False) -> bool:
+    def maybe_publish(
+        self,
+        now: float,
+        stats: RunStats,
+        metrics: Mapping[str, Any],
+        lag: Callable[[], Mapping[str, int]] | None = None,
+        *,
+        force: bool = False,
+    ) -> bool:
         if not force and now - self._last < self.interval:
             return False
         self._last = now
         run = run_report(self.pipeline, self.member, stats, lag() if lag else None)
         self.emit(f"run/{self.member}".encode(), orjson.dumps(run))
         for r in step_reports(self.pipeline, self.member, metrics):
-            self.emit(f"step/{r['step']}[{r['partition']}]".encode(),
-                      orjson.dumps(r, option=orjson.OPT_SERIALIZE_NUMPY))
+            self.emit(
+                f"step/{r['step']}[{r['partition']}]".encode(),
+                orjson.dumps(r, option=orjson.OPT_SERIALIZE_NUMPY),
+            )
         self.published += 1
         return True
 
 
-def serve_prometheus(port: int, source: Callable[[], tuple[RunStats, Mapping[str, Any]]],
-                     *, pipeline: str, addr: str = "127.0.0.1") -> Any:
+def serve_prometheus(
+    port: int,
+    source: Callable[[], tuple[RunStats, Mapping[str, Any]]],
+    *,
+    pipeline: str,
+    addr: str = "127.0.0.1",
+) -> Any:
     """Serve ``/metrics`` for Prometheus on ``addr:port`` with the run's figures.
 
     Counters are ``streamlearn_records_in_total`` etc., gauges the rates, latencies
@@ -161,23 +200,36 @@ def serve_prometheus(port: int, source: Callable[[], tuple[RunStats, Mapping[str
     class _Collector:
         def collect(self) -> Iterable[Any]:
             stats, metrics = source()
-            for f in ("records_in", "records_out", "records_filtered", "dead_lettered",
-                      "batches", "commits"):
-                c = CounterMetricFamily(f"streamlearn_{f}", f"{f} of the run",
-                                        labels=["pipeline"])
+            for f in (
+                "records_in",
+                "records_out",
+                "records_filtered",
+                "dead_lettered",
+                "batches",
+                "commits",
+            ):
+                c = CounterMetricFamily(f"streamlearn_{f}", f"{f} of the run", labels=["pipeline"])
                 c.add_metric([pipeline], float(getattr(stats, f)))
                 yield c
-            for f in ("in_rate", "out_rate", "last_batch_ms", "records_buffered",
-                      "e2e_p50_ms", "e2e_p99_ms"):
+            for f in (
+                "in_rate",
+                "out_rate",
+                "last_batch_ms",
+                "records_buffered",
+                "e2e_p50_ms",
+                "e2e_p99_ms",
+            ):
                 value = getattr(stats, f, None)
                 if value is None:
                     continue
-                g = GaugeMetricFamily(f"streamlearn_{f}", f"{f} of the run",
-                                      labels=["pipeline"])
+                g = GaugeMetricFamily(f"streamlearn_{f}", f"{f} of the run", labels=["pipeline"])
                 g.add_metric([pipeline], float(value))
                 yield g
-            g = GaugeMetricFamily("streamlearn_step", "numeric figures of each step",
-                                  labels=["pipeline", "step", "partition", "figure"])
+            g = GaugeMetricFamily(
+                "streamlearn_step",
+                "numeric figures of each step",
+                labels=["pipeline", "step", "partition", "figure"],
+            )
             for key, figures in metrics.items():
                 step, _, part = key.rpartition("[")
                 if not isinstance(figures, Mapping):  # a bare number: one figure
@@ -201,6 +253,7 @@ def _numbers(figures: Mapping[str, Any], depth: int = 2) -> Iterable[tuple[str, 
     >>> list(_numbers({"acc": 0.5, "counts": [3, 4], "name": "x", "ok": True}))
     [('acc', 0.5), ('counts[0]', 3.0), ('counts[1]', 4.0)]
     """
+
     def walk(name: str, value: Any, level: int) -> Iterable[tuple[str, float]]:
         if isinstance(value, bool) or value is None:
             return

@@ -54,19 +54,28 @@ def resolve_kafka(kafka: KafkaConfig | str | None) -> KafkaConfig:
         return kafka
     if isinstance(kafka, str) and kafka:
         return KafkaConfig.resolve(kafka)  # the local broker's address: fast joins
-    raise ConfigError("no Kafka cluster given: pass kafka='host:port' or a KafkaConfig "
-                      "(the CLI reads STREAMLEARN_BOOTSTRAP)")
+    raise ConfigError(
+        "no Kafka cluster given: pass kafka='host:port' or a KafkaConfig "
+        "(the CLI reads STREAMLEARN_BOOTSTRAP)"
+    )
 
 
 class Runner:
     """Runs one pipeline in one process (one member of its consumer group)."""
 
-    def __init__(self, pipeline: Pipeline, *, kafka: KafkaConfig | str | None = None,
-                 options: RunOptions | None = None, on_progress: Progress | None = None,
-                 progress_interval: float = 0.5) -> None:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        *,
+        kafka: KafkaConfig | str | None = None,
+        options: RunOptions | None = None,
+        on_progress: Progress | None = None,
+        progress_interval: float = 0.5,
+    ) -> None:
         if pipeline.source is None:
-            raise ConfigError("the pipeline must start with a source, e.g. "
-                              "sl.read.from_kafka('topic') | ...")
+            raise ConfigError(
+                "the pipeline must start with a source, e.g. sl.read.from_kafka('topic') | ..."
+            )
         self.pipeline = pipeline
         self.source = cast("FromKafka", pipeline.source)
         self.options = options or RunOptions()
@@ -82,8 +91,10 @@ class Runner:
         copartitioned: list[str] = []
         for side in pipeline.side_inputs():
             if side.mode not in ("copartitioned", "broadcast"):
-                raise ConfigError(f"side input {side.port!r}: mode must be 'copartitioned' "
-                                  f"or 'broadcast', not {side.mode!r}")
+                raise ConfigError(
+                    f"side input {side.port!r}: mode must be 'copartitioned' "
+                    f"or 'broadcast', not {side.mode!r}"
+                )
             topics = side.pipeline.source.topics  # type: ignore[union-attr]
             (broadcast if side.mode == "broadcast" else copartitioned).extend(topics)
         self.broadcast_topics = broadcast
@@ -91,8 +102,9 @@ class Runner:
         self.topics = list(dict.fromkeys([*self.source.topics, *self.side_topics]))
         self.broadcasts: Broadcasts | None = None
         # events and their labels (or any co-partitioned inputs): align by timestamp
-        self.aligner = Aligner(self.topics, first=self.side_topics) \
-            if len(self.topics) > 1 else None
+        self.aligner = (
+            Aligner(self.topics, first=self.side_topics) if len(self.topics) > 1 else None
+        )
         self.paused: set[tuple[str, int]] = set()
 
     # -- set-up -----------------------------------------------------------------------
@@ -102,44 +114,67 @@ class Runner:
         for out in self.pipeline.outputs():
             outputs.setdefault(out.topic, TopicSpec(out.partitions, out.config))
         self.provisioned = provision(
-            self.kafka, inputs=self.topics, outputs=outputs,
-            state_topic=opts.state_topic if self.pipeline.stateful else None)
+            self.kafka,
+            inputs=self.topics,
+            outputs=outputs,
+            state_topic=opts.state_topic if self.pipeline.stateful else None,
+        )
         broadcast = provision(self.kafka, inputs=self.broadcast_topics, co_partitioned=False)
         self._broadcast_partitions = broadcast.partitions
 
     def _make_clients(self) -> None:
         opts = self.options
-        cconf: dict[str, Any] = {"auto.offset.reset": self.source.start,
-                                 "partition.assignment.strategy": "range",
-                                 # the aligner needs to know when an input is caught up
-                                 "enable.partition.eof": self.aligner is not None}
-        pconf: dict[str, Any] = {"delivery.report.only.error": True,
-                                 "message.max.bytes": 64 * 2**20,
-                                 "on_delivery": self._on_delivery,
-                                 "queue.buffering.max.messages": 1_000_000}
+        cconf: dict[str, Any] = {
+            "auto.offset.reset": self.source.start,
+            "partition.assignment.strategy": "range",
+            # the aligner needs to know when an input is caught up
+            "enable.partition.eof": self.aligner is not None,
+        }
+        pconf: dict[str, Any] = {
+            "delivery.report.only.error": True,
+            "message.max.bytes": 64 * 2**20,
+            "on_delivery": self._on_delivery,
+            "queue.buffering.max.messages": 1_000_000,
+        }
         if opts.exactly_once:
             cconf["isolation.level"] = "read_committed"
             pconf["transactional.id"] = opts.transactional_id
         self.consumer = make_consumer(self.kafka, self.group, **cconf)
         self.producer = make_producer(self.kafka, **pconf)
-        self.state = StateStore(opts.state_topic, opts.name,
-                                self.kafka.consumer_config(self.group, **cconf)) \
-            if self.pipeline.stateful else None
-        self.ctx = KafkaContext(self.producer, pipeline=opts.name,
-                                dead_letter_topic=opts.dead_letter_topic)
+        self.state = (
+            StateStore(opts.state_topic, opts.name, self.kafka.consumer_config(self.group, **cconf))
+            if self.pipeline.stateful
+            else None
+        )
+        self.ctx = KafkaContext(
+            self.producer, pipeline=opts.name, dead_letter_topic=opts.dead_letter_topic
+        )
         self.ctx.stats = self.stats
         self.reader = BatchReader(self.consumer, self.source, one_topic=len(self.topics) == 1)
-        self.checkpoint = Checkpoint(self.tasks, self.ctx, self.consumer, self.producer,
-                                     self.state, exactly_once=opts.exactly_once)
+        self.checkpoint = Checkpoint(
+            self.tasks,
+            self.ctx,
+            self.consumer,
+            self.producer,
+            self.state,
+            exactly_once=opts.exactly_once,
+        )
         self.publisher = MetricsPublisher(
             lambda key, value: produce(self.producer, opts.metrics_topic, value, key),
-            pipeline=opts.name, interval=opts.metrics_interval)
-        self._prometheus = serve_prometheus(
-            opts.metrics_port, lambda: (self.stats, self.ctx.metrics), pipeline=opts.name) \
-            if opts.metrics_port else None
+            pipeline=opts.name,
+            interval=opts.metrics_interval,
+        )
+        self._prometheus = (
+            serve_prometheus(
+                opts.metrics_port, lambda: (self.stats, self.ctx.metrics), pipeline=opts.name
+            )
+            if opts.metrics_port
+            else None
+        )
         if self.broadcast_topics:
-            self.broadcasts = Broadcasts(self.kafka, self.broadcast_topics,
-                                         self._broadcast_partitions)
+            self.broadcasts = Broadcasts(
+                self.kafka, self.broadcast_topics, self._broadcast_partitions
+            )
             self.broadcasts.catch_up()
         freeze_long_lived()  # the clients, modules and pipeline live as long as the run
 
@@ -190,8 +225,12 @@ class Runner:
         self._make_clients()
         opts, tasks, ctx = self.options, self.tasks, self.ctx
         log_joining(self.group, self.topics)
-        self.consumer.subscribe(list(self.topics), on_assign=self._on_assign,
-                                on_revoke=self._on_revoke, on_lost=self._on_lost)
+        self.consumer.subscribe(
+            list(self.topics),
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_lost=self._on_lost,
+        )
         stats = self.stats
         stats.started_at = time.monotonic()
         last_commit = last_tick = last_progress = last_input = time.monotonic()
@@ -237,8 +276,9 @@ class Runner:
                     tasks.process(self.aligner.release(everything=True), ctx)
                 tasks.drain(ctx)
             self._progress(rate_mark)
-            self.publisher.maybe_publish(time.monotonic(), stats, ctx.metrics, self._lag,
-                                         force=True)
+            self.publisher.maybe_publish(
+                time.monotonic(), stats, ctx.metrics, self._lag, force=True
+            )
             self._commit(force=True)
         finally:
             self._close()
@@ -273,8 +313,9 @@ class Runner:
         lag = {}
         for (topic, part), nxt in list(self.tasks.next_offsets.items()):
             with contextlib.suppress(KafkaException):
-                _, high = self.consumer.get_watermark_offsets(TopicPartition(topic, part),
-                                                              cached=True)
+                _, high = self.consumer.get_watermark_offsets(
+                    TopicPartition(topic, part), cached=True
+                )
                 if high >= 0:
                     lag[f"{topic}[{part}]"] = max(0, high - nxt)
         return lag
@@ -319,9 +360,14 @@ class Runner:
         release_long_lived()
 
 
-def run(pipeline: Pipeline, *, kafka: KafkaConfig | str | None = None,
-        options: RunOptions | None = None, on_progress: Progress | None = None,
-        **option_overrides: Any) -> RunStats:
+def run(
+    pipeline: Pipeline,
+    *,
+    kafka: KafkaConfig | str | None = None,
+    options: RunOptions | None = None,
+    on_progress: Progress | None = None,
+    **option_overrides: Any,
+) -> RunStats:
     """Run a pipeline on Kafka until it is stopped (or a limit in the options is reached).
 
     Examples

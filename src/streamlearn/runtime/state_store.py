@@ -45,8 +45,9 @@ class Snapshot:
         self.offsets = offsets
 
     def encode(self) -> bytes:
-        arrays = {f"step:{name}": np.frombuffer(blob, dtype=np.uint8)
-                  for name, blob in self.steps.items()}
+        arrays = {
+            f"step:{name}": np.frombuffer(blob, dtype=np.uint8) for name, blob in self.steps.items()
+        }
         offs = [[t, p, o] for (t, p), o in self.offsets.items()]
         return encode_state({"offsets": offs, "written_at": time.time()}, arrays)
 
@@ -66,15 +67,22 @@ class StateStore:
         self.pipeline = pipeline
         conf = dict(consumer_config)
         conf.pop("group.id", None)
-        conf.update({"group.id": f"{pipeline}.state-reader", "enable.auto.commit": False,
-                     "enable.partition.eof": True, "allow.auto.create.topics": False})
+        conf.update(
+            {
+                "group.id": f"{pipeline}.state-reader",
+                "enable.auto.commit": False,
+                "enable.partition.eof": True,
+                "allow.auto.create.topics": False,
+            }
+        )
         self._conf = conf
 
     def key(self, partition: int) -> bytes:
         return f"{self.pipeline}/{partition}".encode()
 
-    def load(self, partitions: set[int] | None = None, timeout: float = 30.0
-             ) -> dict[int, Snapshot]:
+    def load(
+        self, partitions: set[int] | None = None, timeout: float = 30.0
+    ) -> dict[int, Snapshot]:
         """The newest snapshot of each partition (optionally only of ``partitions``)."""
         consumer = make_consumer(self._conf)
         latest: dict[bytes, bytes | None] = {}
@@ -95,8 +103,14 @@ class StateStore:
                 out[part] = Snapshot.decode(v)
         return out
 
-    def _read_partition(self, consumer: Consumer, partition: int, prefix: bytes,
-                        latest: dict[bytes, bytes | None], deadline: float) -> None:
+    def _read_partition(
+        self,
+        consumer: Consumer,
+        partition: int,
+        prefix: bytes,
+        latest: dict[bytes, bytes | None],
+        deadline: float,
+    ) -> None:
         """Read one partition from its start to its end (EOF), keeping the newest value
         of each of this pipeline's keys in ``latest``."""
         tp = TopicPartition(self.topic, partition)
@@ -108,8 +122,10 @@ class StateStore:
             while True:
                 if time.monotonic() > deadline:
                     at = consumer.position([tp])[0].offset
-                    raise StateError(f"timed out reading state topic {self.topic!r} "
-                                     f"partition {partition} at offset {at} of {high}")
+                    raise StateError(
+                        f"timed out reading state topic {self.topic!r} "
+                        f"partition {partition} at offset {at} of {high}"
+                    )
                 msgs = consumer.consume(num_messages=10_000, timeout=0.2)
                 got = False
                 for m in msgs:
@@ -127,8 +143,9 @@ class StateStore:
         finally:
             consumer.unassign()
 
-    def save(self, producer: Producer, partition: int, snapshot: Snapshot,
-             *, flush: bool = True) -> None:
+    def save(
+        self, producer: Producer, partition: int, snapshot: Snapshot, *, flush: bool = True
+    ) -> None:
         """Produce one snapshot; flushed alone so it is a record batch of its own."""
         producer.produce(self.topic, snapshot.encode(), self.key(partition))
         if flush:

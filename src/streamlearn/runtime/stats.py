@@ -63,8 +63,7 @@ class RunStats:
     e2e_max_ms: float | None = None
     #: latencies in the window the percentiles are taken over
     e2e_samples: int = 0
-    _latency: np.ndarray = field(default_factory=lambda: np.empty(LATENCY_WINDOW),
-                                 repr=False)
+    _latency: np.ndarray = field(default_factory=lambda: np.empty(LATENCY_WINDOW), repr=False)
     _latency_next: int = field(default=0, repr=False)
 
     def record_output_latency(self, timestamps_ms: np.ndarray, now_ms: float) -> None:
@@ -82,18 +81,21 @@ class RunStats:
         ring, n = self._latency, len(lat)
         at = self._latency_next % LATENCY_WINDOW
         first = min(n, LATENCY_WINDOW - at)
-        ring[at:at + first] = lat[:first]
-        ring[:n - first] = lat[first:]
+        ring[at : at + first] = lat[:first]
+        ring[: n - first] = lat[first:]
         self._latency_next += n
         self.e2e_samples = min(self._latency_next, LATENCY_WINDOW)
-        window = ring[:self.e2e_samples]
+        window = ring[: self.e2e_samples]
         p50, p99 = np.percentile(window, (50, 99))
         self.e2e_p50_ms = round(float(p50), 2)
         self.e2e_p99_ms = round(float(p99), 2)
         self.e2e_max_ms = round(float(window.max()), 2)
 
     def as_dict(self) -> dict[str, Any]:
-        d = {f.name: getattr(self, f.name) for f in fields(self)
-             if not f.name.startswith("_") and f.name not in ("started_at", "first_record_at")}
+        d = {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if not f.name.startswith("_") and f.name not in ("started_at", "first_record_at")
+        }
         # deep copies, as dataclasses.asdict made them (the latency ring is left out)
         return copy.deepcopy(d)

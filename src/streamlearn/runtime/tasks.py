@@ -32,8 +32,9 @@ Group = tuple[str, int, list[Any]]
 class Tasks:
     """The chains of the partitions assigned to this member, and their progress."""
 
-    def __init__(self, pipeline: Pipeline, stats: RunStats, *,
-                 reset_state: Iterable[str] = ()) -> None:
+    def __init__(
+        self, pipeline: Pipeline, stats: RunStats, *, reset_state: Iterable[str] = ()
+    ) -> None:
         self.pipeline = pipeline
         self.stats = stats
         self.routes = pipeline.routes()
@@ -48,8 +49,13 @@ class Tasks:
         self._retired_removed = 0
 
     # -- assignment ---------------------------------------------------------------------
-    def assign(self, partitions: Iterable[int], snapshots: dict[int, Snapshot],
-               ctx: Context, broadcast_history: Sequence[Group] = ()) -> None:
+    def assign(
+        self,
+        partitions: Iterable[int],
+        snapshots: dict[int, Snapshot],
+        ctx: Context,
+        broadcast_history: Sequence[Group] = (),
+    ) -> None:
         """Build a chain per partition and restore its snapshot (checked against the
         pipeline's stateful steps, so an edited pipeline never silently starts over);
         then replay what the broadcast inputs delivered so far into it."""
@@ -73,10 +79,12 @@ class Tasks:
                 f"the saved state of partition {partition} has steps {orphans} that are not "
                 f"in the pipeline (its stateful steps: {self.stateful}). If a step was "
                 "renamed, give it its old name with name=...; to drop the saved state, run "
-                f"with --reset-state {' '.join(orphans)} (RunOptions(reset_state=...))")
+                f"with --reset-state {' '.join(orphans)} (RunOptions(reset_state=...))"
+            )
         if missing:  # a stateful step added to the pipeline: it starts from nothing
-            log.warning("partition %s: steps %s have no saved state and start fresh",
-                        partition, missing)
+            log.warning(
+                "partition %s: steps %s have no saved state and start fresh", partition, missing
+            )
         return keep
 
     def retire(self, partition: int) -> None:
@@ -141,8 +149,9 @@ class Tasks:
         the oldest record still held in a buffer (it is read again after a restart)."""
         chain = self.chains.get(partition)
         held = chain.oldest_held() if chain is not None else {}
-        return {k: min(o, held.get(k, o)) for k, o in self.next_offsets.items()
-                if k[1] == partition}
+        return {
+            k: min(o, held.get(k, o)) for k, o in self.next_offsets.items() if k[1] == partition
+        }
 
     @property
     def rows_held(self) -> int:
@@ -158,5 +167,8 @@ def _batch(topic: str, partition: int, msgs: list[Any]) -> Batch:
     """The records of one topic partition as a batch with no columns yet (decoders add
     them from the values)."""
     n = len(msgs)
-    return Batch(pl.DataFrame(height=n), origin_from_messages(topic, partition, msgs),
-                 np.arange(n, dtype=np.int64))
+    return Batch(
+        pl.DataFrame(height=n),
+        origin_from_messages(topic, partition, msgs),
+        np.arange(n, dtype=np.int64),
+    )

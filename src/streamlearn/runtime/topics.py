@@ -98,16 +98,26 @@ def _state_warning(kafka: KafkaConfig, topic: str) -> str | None:
         return f"could not check that state topic {topic!r} is compacted: {exc}"
     if policy is not None and "compact" in policy:
         return None
-    shown = f"cleanup.policy={policy}" if policy is not None else \
-        "no cleanup.policy (the Kafka default is delete)"
-    return (f"state topic {topic!r} is not compacted ({shown}): retention may delete "
-            f"the only snapshot of a partition; set cleanup.policy=compact on it")
+    shown = (
+        f"cleanup.policy={policy}"
+        if policy is not None
+        else "no cleanup.policy (the Kafka default is delete)"
+    )
+    return (
+        f"state topic {topic!r} is not compacted ({shown}): retention may delete "
+        f"the only snapshot of a partition; set cleanup.policy=compact on it"
+    )
 
 
-def provision(kafka: KafkaConfig, *, inputs: Sequence[str],
-              outputs: Mapping[str, TopicSpec] | None = None,
-              state_topic: str | None = None, co_partitioned: bool = True,
-              timeout: float = 15.0) -> Provisioned:
+def provision(
+    kafka: KafkaConfig,
+    *,
+    inputs: Sequence[str],
+    outputs: Mapping[str, TopicSpec] | None = None,
+    state_topic: str | None = None,
+    co_partitioned: bool = True,
+    timeout: float = 15.0,
+) -> Provisioned:
     """Check the input topics and create the missing output and state topics.
 
     Parameters
@@ -159,21 +169,27 @@ def provision(kafka: KafkaConfig, *, inputs: Sequence[str],
     counts = {t: existing[t] for t in dict.fromkeys(inputs)}
     if co_partitioned and len(set(counts.values())) > 1:
         shown = ", ".join(f"{t!r} has {n}" for t, n in counts.items())
-        raise ConfigError(f"input topics must be co-partitioned (the same partition count: "
-                          f"partition p of each is processed together), but {shown}")
+        raise ConfigError(
+            f"input topics must be co-partitioned (the same partition count: "
+            f"partition p of each is processed together), but {shown}"
+        )
     default = max(counts.values(), default=1)
     wanted = dict(outputs)
     if state_topic is not None:
         wanted[state_topic] = STATE_TOPIC_SPEC
-    specs = {t: (s.partitions or default, s.config) for t, s in wanted.items()
-             if t not in existing and t not in counts}
+    specs = {
+        t: (s.partitions or default, s.config)
+        for t, s in wanted.items()
+        if t not in existing and t not in counts
+    }
     created = create_topics(kafka, specs, timeout)
     warnings = []
     for topic, spec in outputs.items():
-        if topic in existing and spec.partitions is not None \
-                and existing[topic] != spec.partitions:
-            warnings.append(f"topic {topic!r} exists with {existing[topic]} partitions, "
-                            f"not the {spec.partitions} asked for; it is used as it is")
+        if topic in existing and spec.partitions is not None and existing[topic] != spec.partitions:
+            warnings.append(
+                f"topic {topic!r} exists with {existing[topic]} partitions, "
+                f"not the {spec.partitions} asked for; it is used as it is"
+            )
     if state_topic is not None and state_topic in existing:
         found = _state_warning(kafka, state_topic)
         if found is not None:
@@ -181,6 +197,5 @@ def provision(kafka: KafkaConfig, *, inputs: Sequence[str],
     for line in warnings:
         log.warning("%s", line)
     if created:
-        log.info("created topics %s", ", ".join(
-            f"{t} ({specs[t][0]} partitions)" for t in created))
+        log.info("created topics %s", ", ".join(f"{t} ({specs[t][0]} partitions)" for t in created))
     return Provisioned(counts, tuple(created), tuple(warnings))

@@ -25,8 +25,9 @@ from streamlearn.serve.errors import ModelLoadError
 MAX_SESSIONS = 4
 
 
-def load_scorer(fmt: str, data: bytes, signature: Signature, *, threads: int = 1,
-                trusted: Sequence[str] = ()) -> Any:
+def load_scorer(
+    fmt: str, data: bytes, signature: Signature, *, threads: int = 1, trusted: Sequence[str] = ()
+) -> Any:
     """A scorer (``predict(float32 block) -> (prediction, probabilities | None)``) for
     verified artifact bytes; :class:`ModelLoadError` when it cannot be."""
     if fmt == "onnx":
@@ -65,8 +66,9 @@ class Loader:
             data = artifact_bytes(rec, self.chunks)
             if data is None:
                 return None
-            scorer = load_scorer(rec.format, data, rec.signature, threads=self.threads,
-                                 trusted=self.trusted)
+            scorer = load_scorer(
+                rec.format, data, rec.signature, threads=self.threads, trusted=self.trusted
+            )
             self._scorers[key] = scorer
             while len(self._scorers) > MAX_SESSIONS:
                 self._scorers.popitem(last=False)

@@ -31,17 +31,16 @@ class OnnxScorer:
 
     format = "onnx"
 
-    def __init__(self, data: bytes, signature: Signature, *, threads: int = 1,
-                 spinning: bool = False) -> None:
+    def __init__(
+        self, data: bytes, signature: Signature, *, threads: int = 1, spinning: bool = False
+    ) -> None:
         ort = require("onnxruntime", extra="serve", feature="sl.ml.predict (ONNX)")
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        opts.add_session_config_entry("session.intra_op.allow_spinning",
-                                      "1" if spinning else "0")
-        opts.add_session_config_entry("session.inter_op.allow_spinning",
-                                      "1" if spinning else "0")
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+        opts.add_session_config_entry("session.inter_op.allow_spinning", "1" if spinning else "0")
         try:
             self.session = ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
         except Exception as exc:
@@ -50,16 +49,23 @@ class OnnxScorer:
         inputs = self.session.get_inputs()
         names = signature.names
         self.block: str | None = None
-        if len(inputs) == 1 and len(inputs[0].shape) == 2 and _width_ok(inputs[0].shape[1],
-                                                                         len(names)):
+        if (
+            len(inputs) == 1
+            and len(inputs[0].shape) == 2
+            and _width_ok(inputs[0].shape[1], len(names))
+        ):
             if inputs[0].type != "tensor(float)":
-                raise ModelLoadError(f"ONNX input {inputs[0].name!r} is {inputs[0].type}; "
-                                     "streamlearn feeds tensor(float)")
+                raise ModelLoadError(
+                    f"ONNX input {inputs[0].name!r} is {inputs[0].type}; "
+                    "streamlearn feeds tensor(float)"
+                )
             self.block = inputs[0].name
         elif sorted(i.name for i in inputs) != sorted(names):
             shown = ", ".join(f"{i.name}{list(i.shape)}" for i in inputs)
-            raise ModelLoadError(f"ONNX inputs ({shown}) do not match the signature's "
-                                 f"{len(names)} features {list(names)}")
+            raise ModelLoadError(
+                f"ONNX inputs ({shown}) do not match the signature's "
+                f"{len(names)} features {list(names)}"
+            )
         self.columns = {name: j for j, name in enumerate(names)}
         self.outputs = tuple(o.name for o in self.session.get_outputs())
         self._run = self.session.run
@@ -70,7 +76,7 @@ class OnnxScorer:
         if self.block is not None:
             feed: dict[str, Any] = {self.block: X}
         else:
-            feed = {n: X[:, j:j + 1] for n, j in self.columns.items()}
+            feed = {n: X[:, j : j + 1] for n, j in self.columns.items()}
         res = self._run(None, feed)
         first = np.asarray(res[0])
         if first.ndim == 2 and first.shape[1] == 1:

@@ -99,10 +99,12 @@ class Predict(Operator):
     def inputs(self) -> tuple[SideInput, ...]:
         from streamlearn import decode, read
 
-        return (SideInput("control", read.from_kafka(self.topic) | decode.raw(),
-                          mode="broadcast"),
-                SideInput("artifacts", read.from_kafka(self.artifact_topic) | decode.raw(),
-                          mode="broadcast"))
+        return (
+            SideInput("control", read.from_kafka(self.topic) | decode.raw(), mode="broadcast"),
+            SideInput(
+                "artifacts", read.from_kafka(self.artifact_topic) | decode.raw(), mode="broadcast"
+            ),
+        )
 
     def outputs(self) -> tuple[OutputTopic, ...]:
         compact = {"cleanup.policy": "compact"}
@@ -139,11 +141,14 @@ class _PredictStep(Step):
 
     def _refresh(self, columns: list[str], ctx: Context, now: float) -> None:
         spec = self.spec
-        target = self.table.resolve(spec.model, alias=spec.alias, version=spec.version,
-                                    now=now)
+        target = self.table.resolve(spec.model, alias=spec.alias, version=spec.version, now=now)
         cur = self.current
-        if target is not None and cur is not None and target.version == cur.version \
-                and target.sha256 == cur.sha256:
+        if (
+            target is not None
+            and cur is not None
+            and target.version == cur.version
+            and target.sha256 == cur.sha256
+        ):
             self.current = target  # same model; its record (expiry) may have changed
             return
         if target is not None and (target.version, target.sha256) in self._reported:
@@ -162,8 +167,12 @@ class _PredictStep(Step):
         if cur is not None:
             latest = self.table.get(cur.name, cur.version)
             if latest is None or not latest.valid_at(now):
-                log.warning("%s: %s v%d is no longer valid and nothing can replace it",
-                            self.name, cur.name, cur.version)
+                log.warning(
+                    "%s: %s v%d is no longer valid and nothing can replace it",
+                    self.name,
+                    cur.name,
+                    cur.version,
+                )
                 self.current, self.scorer = None, None
             else:
                 self.current = latest
@@ -172,12 +181,14 @@ class _PredictStep(Step):
         names = list(rec.signature.names)
         wanted = self.spec.features
         if wanted is not None and sorted(wanted) != sorted(names):
-            raise ModelLoadError(f"{rec.name} v{rec.version} takes features {names}, the "
-                                 f"step feeds {list(wanted)}")
+            raise ModelLoadError(
+                f"{rec.name} v{rec.version} takes features {names}, the step feeds {list(wanted)}"
+            )
         missing = [c for c in names if c not in columns]
         if missing:
-            raise ModelLoadError(f"{rec.name} v{rec.version} needs columns {missing} that "
-                                 "the stream does not have")
+            raise ModelLoadError(
+                f"{rec.name} v{rec.version} needs columns {missing} that the stream does not have"
+            )
         return names
 
     def _switch(self, rec: ModelVersion, scorer: Any, columns: list[str], ctx: Context) -> None:
@@ -185,23 +196,28 @@ class _PredictStep(Step):
         self.current, self.scorer, self.columns = rec, scorer, columns
         _count(ctx, f"{self.name}.swaps")
         ctx.metrics[f"{self.name}.version"] = rec.version
-        log.info("%s: %s now scored by v%d (was %s)", self.name, rec.name, rec.version,
-                 f"v{old.version}" if old is not None else "nothing")
+        log.info(
+            "%s: %s now scored by v%d (was %s)",
+            self.name,
+            rec.name,
+            rec.version,
+            f"v{old.version}" if old is not None else "nothing",
+        )
 
     def _report(self, rec: ModelVersion, reason: str, ctx: Context) -> None:
         _count(ctx, f"{self.name}.load_errors")
         ctx.metrics[f"{self.name}.last_load_error"] = reason
         if (rec.version, rec.sha256) not in self._reported:
             self._reported.add((rec.version, rec.sha256))
-            log.error("%s: cannot switch to %s v%d: %s", self.name, rec.name, rec.version,
-                      reason)
+            log.error("%s: cannot switch to %s v%d: %s", self.name, rec.name, rec.version, reason)
 
     # -- scoring --------------------------------------------------------------------------
     def process(self, batch: Batch, ctx: Context) -> Batch | None:
         now = ctx.wall_time()
         cur = self.current
-        if self._changed or (cur is not None and cur.expires_at is not None
-                             and now >= cur.expires_at):
+        if self._changed or (
+            cur is not None and cur.expires_at is not None and now >= cur.expires_at
+        ):
             self._changed = False
             self._refresh(batch.data.columns, ctx, now)
             cur = self.current
@@ -215,13 +231,20 @@ class _PredictStep(Step):
             return None
         X = np.ascontiguousarray(
             df.select(pl.col(c).cast(pl.Float32) for c in self.columns)
-            .fill_null(float("nan")).to_numpy(), dtype=np.float32)
+            .fill_null(float("nan"))
+            .to_numpy(),
+            dtype=np.float32,
+        )
         pred, proba = self.scorer.predict(X)
-        out = [pl.Series(self.spec.output, pred),
-               pl.Series(self.spec.version_column, np.full(len(pred), cur.version, np.int32))]
+        out = [
+            pl.Series(self.spec.output, pred),
+            pl.Series(self.spec.version_column, np.full(len(pred), cur.version, np.int32)),
+        ]
         if self.spec.probabilities and proba is not None:
-            out += [pl.Series(f"{self.spec.output}_proba_{i}", proba[:, i])
-                    for i in range(proba.shape[1])]
+            out += [
+                pl.Series(f"{self.spec.output}_proba_{i}", proba[:, i])
+                for i in range(proba.shape[1])
+            ]
         _count(ctx, f"{self.name}.scored.v{cur.version}", len(pred))
         return batch.with_data(df.with_columns(out))
 
@@ -230,9 +253,16 @@ def _count(ctx: Context, key: str, n: int = 1) -> None:
     ctx.metrics[key] = ctx.metrics.get(key, 0) + n
 
 
-def predict(model: str, *, features: Sequence[str] | None = None, output: str = "prediction",
-            alias: str | None = "champion", version: int | None = None,
-            name: str | None = None, **kwargs: Any) -> Predict:
+def predict(
+    model: str,
+    *,
+    features: Sequence[str] | None = None,
+    output: str = "prediction",
+    alias: str | None = "champion",
+    version: int | None = None,
+    name: str | None = None,
+    **kwargs: Any,
+) -> Predict:
     """Score the stream with a registry model; see :class:`Predict`.
 
     Examples
@@ -247,9 +277,15 @@ def predict(model: str, *, features: Sequence[str] | None = None, output: str = 
                | sl.ml.predict("house-price", features=["rooms", "area"], output="price")
                | sl.write.to_kafka("houses-priced"), kafka="127.0.0.1:9092", name="pricing")
     """
-    return Predict(model=model, features=tuple(features) if features is not None else None,
-                   output=output, alias=None if version is not None else alias,
-                   version=version, name=name, **kwargs)
+    return Predict(
+        model=model,
+        features=tuple(features) if features is not None else None,
+        output=output,
+        alias=None if version is not None else alias,
+        version=version,
+        name=name,
+        **kwargs,
+    )
 
 
 __all__ = ["NO_MODEL", "Predict", "predict"]

@@ -36,8 +36,7 @@ class SkopsScorer:
 
     format = "skops"
 
-    def __init__(self, data: bytes, signature: Signature, *,
-                 trusted: Sequence[str] = ()) -> None:
+    def __init__(self, data: bytes, signature: Signature, *, trusted: Sequence[str] = ()) -> None:
         sio = require("skops.io", extra="serve", feature="sl.ml.predict (skops)")
         allowed = set(DEFAULT_TRUSTED) | set(trusted)
         try:
@@ -46,19 +45,24 @@ class SkopsScorer:
             raise ModelLoadError(f"not a skops file: {first_line(exc)}") from None
         refused = sorted(set(untrusted) - allowed)
         if refused:
-            raise ModelLoadError(f"skops file names untrusted types {refused}; list them in "
-                                 "trusted=[...] only if you trust their code")
+            raise ModelLoadError(
+                f"skops file names untrusted types {refused}; list them in "
+                "trusted=[...] only if you trust their code"
+            )
         try:
             self.model = sio.loads(data, trusted=sorted(set(untrusted)))
         except Exception as exc:
             raise ModelLoadError(f"skops file could not be loaded: {first_line(exc)}") from None
         if not hasattr(self.model, "predict"):
-            raise ModelLoadError(f"skops file holds a {type(self.model).__name__}, "
-                                 "which has no predict()")
+            raise ModelLoadError(
+                f"skops file holds a {type(self.model).__name__}, which has no predict()"
+            )
         n_in = getattr(self.model, "n_features_in_", None)
         if n_in is not None and n_in != len(signature.names):
-            raise ModelLoadError(f"the model takes {n_in} features, the signature lists "
-                                 f"{len(signature.names)} {list(signature.names)}")
+            raise ModelLoadError(
+                f"the model takes {n_in} features, the signature lists "
+                f"{len(signature.names)} {list(signature.names)}"
+            )
         self.signature = signature
         self.outputs = ("prediction",)
         self._proba = getattr(self.model, "predict_proba", None)

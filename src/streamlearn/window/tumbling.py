@@ -16,8 +16,9 @@ from streamlearn.core.errors import ConfigError
 from streamlearn.core.operator import Context, Operator, Step
 
 
-def timer(seconds: float = 1.0, *, max_rows: int = 100_000, name: str | None = None
-          ) -> ProcessingTimeTumblingWindow:
+def timer(
+    seconds: float = 1.0, *, max_rows: int = 100_000, name: str | None = None
+) -> ProcessingTimeTumblingWindow:
     """Emit the rows collected in each ``seconds``-long processing-time window.
 
     A tumbling window on the machine's clock (kdb Insights' ``window.timer``): every

@@ -11,5 +11,16 @@ from streamlearn.write.influxdb import InfluxSink, ToInfluxDB, to_influxdb
 from streamlearn.write.kafka import KafkaSink, ToKafka, to_kafka
 from streamlearn.write.postgres import PostgresSink, ToPostgres, to_postgres
 
-__all__ = ["InfluxSink", "KafkaSink", "PostgresSink", "Sink", "SinkOperator", "ToInfluxDB",
-           "ToKafka", "ToPostgres", "to_influxdb", "to_kafka", "to_postgres"]
+__all__ = [
+    "InfluxSink",
+    "KafkaSink",
+    "PostgresSink",
+    "Sink",
+    "SinkOperator",
+    "ToInfluxDB",
+    "ToKafka",
+    "ToPostgres",
+    "to_influxdb",
+    "to_kafka",
+    "to_postgres",
+]

@@ -22,20 +22,31 @@ import polars as pl
 
 _INTS = {"smallint", "integer", "bigint", "numeric", "real", "double precision"}
 _FLOATS = {"real", "double precision", "numeric"}
-_TEXTS = {"text", "character varying", "character", "name", "citext", "json", "jsonb",
-          "uuid"}
+_TEXTS = {"text", "character varying", "character", "name", "citext", "json", "jsonb", "uuid"}
 _TIMESTAMPS = {"timestamp without time zone", "timestamp with time zone"}
 
 
 def pg_type(dtype: pl.DataType | type[pl.DataType]) -> str:
     """The PostgreSQL column type ``create=True`` gives a Polars dtype."""
     d = dtype if isinstance(dtype, pl.DataType) else dtype()
-    simple = {pl.Int8: "smallint", pl.Int16: "smallint", pl.UInt8: "smallint",
-              pl.Int32: "integer", pl.UInt16: "integer", pl.Int64: "bigint",
-              pl.UInt32: "bigint", pl.UInt64: "numeric", pl.Float32: "real",
-              pl.Float64: "double precision", pl.Boolean: "boolean", pl.Date: "date",
-              pl.Time: "time without time zone", pl.Duration: "interval",
-              pl.Binary: "bytea", pl.Decimal: "numeric"}
+    simple = {
+        pl.Int8: "smallint",
+        pl.Int16: "smallint",
+        pl.UInt8: "smallint",
+        pl.Int32: "integer",
+        pl.UInt16: "integer",
+        pl.Int64: "bigint",
+        pl.UInt32: "bigint",
+        pl.UInt64: "numeric",
+        pl.Float32: "real",
+        pl.Float64: "double precision",
+        pl.Boolean: "boolean",
+        pl.Date: "date",
+        pl.Time: "time without time zone",
+        pl.Duration: "interval",
+        pl.Binary: "bytea",
+        pl.Decimal: "numeric",
+    }
     for base, name in simple.items():
         if isinstance(d, base):
             return name
@@ -93,8 +104,11 @@ def csv_ready(df: pl.DataFrame) -> pl.DataFrame:
         if isinstance(d, pl.Binary):
             exprs.append(pl.concat_str(pl.lit("\\x"), col.bin.encode("hex")).alias(name))
         elif isinstance(d, pl.Duration):
-            exprs.append(pl.concat_str(col.dt.total_microseconds().cast(pl.String),
-                                       pl.lit(" microseconds")).alias(name))
+            exprs.append(
+                pl.concat_str(
+                    col.dt.total_microseconds().cast(pl.String), pl.lit(" microseconds")
+                ).alias(name)
+            )
         elif isinstance(d, (pl.List, pl.Array, pl.Struct)):
             # one JSON encoder call for the column: wrap it in a struct, strip the key
             head = len(json.dumps({name: 0}, separators=(",", ":"))) - 2

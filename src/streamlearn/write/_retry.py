@@ -26,9 +26,16 @@ class _Retriable(Exception):
     """Raised by an attempt for an error worth trying again (target away, restarting)."""
 
 
-def _with_backoff(attempt: Callable[[], T], *, step: str, target: str, retry_for: float,
-                  first_delay: float = 0.1, max_delay: float = 5.0,
-                  sleep: Callable[[float], None] = time.sleep) -> T:
+def _with_backoff(
+    attempt: Callable[[], T],
+    *,
+    step: str,
+    target: str,
+    retry_for: float,
+    first_delay: float = 0.1,
+    max_delay: float = 5.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
     """Run ``attempt`` until it returns, retrying on :class:`_Retriable` for ``retry_for`` s.
 
     >>> calls = []
@@ -55,9 +62,12 @@ def _with_backoff(attempt: Callable[[], T], *, step: str, target: str, retry_for
                 raise OperatorError(
                     f"{target} still unavailable after {tries} attempts over "
                     f"{retry_for:g} s: {exc}; nothing was committed, the rows are read "
-                    f"again on restart", operator=step) from None
+                    f"again on restart",
+                    operator=step,
+                ) from None
             pause = min(delay * (0.5 + random.random()), max_delay, left)
-            log.warning("step %r: %s unavailable (%s); retry %d in %.2f s",
-                        step, target, exc, tries, pause)
+            log.warning(
+                "step %r: %s unavailable (%s); retry %d in %.2f s", step, target, exc, tries, pause
+            )
             sleep(pause)
             delay = min(delay * 2, max_delay)

@@ -62,8 +62,9 @@ def _field_expr(name: str, dtype: pl.DataType) -> pl.Expr:
         value = pl.when(col).then(pl.lit("true")).otherwise(pl.lit("false"))
     else:
         text = col.cast(pl.String).str.replace_all("\\", "\\\\", literal=True)
-        value = pl.concat_str(pl.lit('"'), text.str.replace_all('"', '\\"', literal=True),
-                              pl.lit('"'))
+        value = pl.concat_str(
+            pl.lit('"'), text.str.replace_all('"', '\\"', literal=True), pl.lit('"')
+        )
     return pl.when(col.is_not_null()).then(pl.concat_str(pl.lit(key + "="), value))
 
 
@@ -140,26 +141,39 @@ class ToInfluxDB(SinkOperator):
         if not m:
             raise ConfigError("to_influxdb needs a measurement")
         if (self.database is None) == (self.bucket is None):
-            raise ConfigError(f"to_influxdb({m!r}): pass database= (InfluxDB 1.x) or "
-                              f"bucket= with org= and token= (2.x), not both")
+            raise ConfigError(
+                f"to_influxdb({m!r}): pass database= (InfluxDB 1.x) or "
+                f"bucket= with org= and token= (2.x), not both"
+            )
         if self.bucket is not None and not self.org:
             raise ConfigError(f"to_influxdb({m!r}): bucket= needs org= (InfluxDB 2.x)")
         if self.precision not in _UNITS:
-            raise ConfigError(f"to_influxdb({m!r}): precision must be one of "
-                              f"{', '.join(_UNITS)}, got {self.precision!r}")
+            raise ConfigError(
+                f"to_influxdb({m!r}): precision must be one of "
+                f"{', '.join(_UNITS)}, got {self.precision!r}"
+            )
         if not re.match(r"https?://", self.url):
-            raise ConfigError(f"to_influxdb({m!r}): url must start with http:// or "
-                              f"https://, got {_mask_url(self.url)!r}")
+            raise ConfigError(
+                f"to_influxdb({m!r}): url must start with http:// or "
+                f"https://, got {_mask_url(self.url)!r}"
+            )
         overlap = set(self.tags) & set(self.fields or ())
         if overlap or (self.time is not None and self.time in {*self.tags, *(self.fields or ())}):
-            raise ConfigError(f"to_influxdb({m!r}): a column is a tag, a field or the time, "
-                              f"not two of them ({', '.join(sorted(overlap)) or self.time})")
+            raise ConfigError(
+                f"to_influxdb({m!r}): a column is a tag, a field or the time, "
+                f"not two of them ({', '.join(sorted(overlap)) or self.time})"
+            )
 
     def __repr__(self) -> str:
-        where = (f"database={self.database!r}" if self.database is not None
-                 else f"bucket={self.bucket!r}, org={self.org!r}, token=***")
-        return (f"ToInfluxDB(measurement={self.measurement!r}, url={_mask_url(self.url)!r}, "
-                f"{where}, tags={self.tags!r}, fields={self.fields!r}, time={self.time!r})")
+        where = (
+            f"database={self.database!r}"
+            if self.database is not None
+            else f"bucket={self.bucket!r}, org={self.org!r}, token=***"
+        )
+        return (
+            f"ToInfluxDB(measurement={self.measurement!r}, url={_mask_url(self.url)!r}, "
+            f"{where}, tags={self.tags!r}, fields={self.fields!r}, time={self.time!r})"
+        )
 
     def endpoint(self) -> tuple[str, dict[str, str]]:
         """The write URL and its headers (1.x or 2.x)."""
@@ -169,30 +183,43 @@ class ToInfluxDB(SinkOperator):
             unit = "u" if precision == "us" else precision
             query = urllib.parse.urlencode({"db": self.database, "precision": unit})
             return f"{base}/write?{query}", {}
-        query = urllib.parse.urlencode({"bucket": self.bucket, "org": self.org,
-                                        "precision": precision})
+        query = urllib.parse.urlencode(
+            {"bucket": self.bucket, "org": self.org, "precision": precision}
+        )
         return f"{base}/api/v2/write?{query}", {"Authorization": f"Token {self.token or ''}"}
 
     def lines(self, batch: Batch) -> str:
         """The batch's rows as line protocol, one point a line (vectorised)."""
         df = batch.data
-        missing = [c for c in (*self.tags, *(self.fields or ()), *(
-            [self.time] if self.time else [])) if c not in df.columns]
+        missing = [
+            c
+            for c in (*self.tags, *(self.fields or ()), *([self.time] if self.time else []))
+            if c not in df.columns
+        ]
         if missing:
-            raise ConfigError(f"to_influxdb({self.measurement!r}): no column {missing[0]!r} "
-                              f"in the stream (its columns: {', '.join(df.columns)})")
-        fields = self.fields if self.fields is not None else tuple(
-            c for c in df.columns if c not in self.tags and c != self.time)
+            raise ConfigError(
+                f"to_influxdb({self.measurement!r}): no column {missing[0]!r} "
+                f"in the stream (its columns: {', '.join(df.columns)})"
+            )
+        fields = (
+            self.fields
+            if self.fields is not None
+            else tuple(c for c in df.columns if c not in self.tags and c != self.time)
+        )
         if not fields:
             raise ConfigError(f"to_influxdb({self.measurement!r}): no field to write")
-        head = pl.concat_str([pl.lit(_esc(self.measurement, ", "))]
-                             + [_tag_expr(t) for t in sorted(self.tags)],
-                             separator=",", ignore_nulls=True)
-        body = pl.concat_str([_field_expr(f, df.schema[f]) for f in fields], separator=",",
-                             ignore_nulls=True)
+        head = pl.concat_str(
+            [pl.lit(_esc(self.measurement, ", "))] + [_tag_expr(t) for t in sorted(self.tags)],
+            separator=",",
+            ignore_nulls=True,
+        )
+        body = pl.concat_str(
+            [_field_expr(f, df.schema[f]) for f in fields], separator=",", ignore_nulls=True
+        )
         frame = df.select(head.alias("h"), body.alias("b"), self._time_expr(batch, df))
-        line = pl.concat_str(pl.col("h"), pl.lit(" "), pl.col("b"), pl.lit(" "),
-                             pl.col("t").cast(pl.String))
+        line = pl.concat_str(
+            pl.col("h"), pl.lit(" "), pl.col("b"), pl.lit(" "), pl.col("t").cast(pl.String)
+        )
         out = frame.filter((pl.col("b") != "") & pl.col("t").is_not_null()).select(line)
         return out.to_series().str.join("\n").item() if out.height else ""
 
@@ -203,17 +230,23 @@ class ToInfluxDB(SinkOperator):
                 epoch = "us" if self.precision == "us" else self.precision
                 return pl.col(self.time).dt.epoch(epoch).alias("t")  # type: ignore[arg-type]
             if not dtype.is_integer():
-                raise ConfigError(f"to_influxdb({self.measurement!r}): time column "
-                                  f"{self.time!r} is {dtype}; it must be a Datetime or an "
-                                  f"integer in {self.precision}")
+                raise ConfigError(
+                    f"to_influxdb({self.measurement!r}): time column "
+                    f"{self.time!r} is {dtype}; it must be a Datetime or an "
+                    f"integer in {self.precision}"
+                )
             return pl.col(self.time).cast(pl.Int64).alias("t")
         if batch.origin is None or batch.rows is None:
-            raise ConfigError(f"to_influxdb({self.measurement!r}): these rows have no input "
-                              f"record timestamp (after an aggregation?): pass time=")
+            raise ConfigError(
+                f"to_influxdb({self.measurement!r}): these rows have no input "
+                f"record timestamp (after an aggregation?): pass time="
+            )
         ms = batch.origin.timestamps(batch.rows)
         if (ms < 0).any():
-            raise ConfigError(f"to_influxdb({self.measurement!r}): input records without a "
-                              f"timestamp; pass time= to use a column")
+            raise ConfigError(
+                f"to_influxdb({self.measurement!r}): input records without a "
+                f"timestamp; pass time= to use a column"
+            )
         # nanoseconds: the record's millisecond, then its offset and partition, so two
         # records of one millisecond stay two points (and a replay makes the same ones)
         offs = batch.origin.offsets[batch.rows]
@@ -251,7 +284,7 @@ class InfluxSink(Sink):
         if not self._buffer:
             return
         lines = "\n".join(self._buffer).split("\n")
-        chunks = ["\n".join(lines[i:i + _CHUNK]).encode() for i in range(0, len(lines), _CHUNK)]
+        chunks = ["\n".join(lines[i : i + _CHUNK]).encode() for i in range(0, len(lines), _CHUNK)]
         url, headers = self.spec.endpoint()
         headers = {**headers, "Content-Type": "text/plain; charset=utf-8"}
         done = 0
@@ -262,8 +295,7 @@ class InfluxSink(Sink):
                 self._post(url, headers, chunks[done])
                 done += 1  # a chunk written is not sent again on a retry
 
-        _with_backoff(attempt, step=self.step, target=self.target,
-                      retry_for=self.spec.retry_for)
+        _with_backoff(attempt, step=self.step, target=self.target, retry_for=self.spec.retry_for)
         self._buffer = []
         self.points_written += len(lines)
 
@@ -278,12 +310,19 @@ class InfluxSink(Sink):
             if exc.code in (429, 500, 502, 503, 504):
                 raise _Retriable(f"HTTP {exc.code} {detail}") from None
             if exc.code in (401, 403, 404):
-                raise ConfigError(f"to_influxdb({spec.measurement!r}): {self.target} answered "
-                                  f"{exc.code}: {detail}") from None
-            raise OperatorError(f"{self.target} refused the points: HTTP {exc.code} {detail}",
-                                operator=self.step) from None
-        except (urllib.error.URLError, ConnectionError, TimeoutError,
-                http.client.HTTPException) as exc:
+                raise ConfigError(
+                    f"to_influxdb({spec.measurement!r}): {self.target} answered "
+                    f"{exc.code}: {detail}"
+                ) from None
+            raise OperatorError(
+                f"{self.target} refused the points: HTTP {exc.code} {detail}", operator=self.step
+            ) from None
+        except (
+            urllib.error.URLError,
+            ConnectionError,
+            TimeoutError,
+            http.client.HTTPException,
+        ) as exc:
             reason = getattr(exc, "reason", exc)
             raise _Retriable(str(reason)) from None
 

@@ -87,8 +87,7 @@ class KafkaSink(Sink):
         if spec.columns is not None:
             df = df.select(list(spec.columns))
         if spec.key is not None:
-            keys = [None if k is None else str(k).encode()
-                    for k in batch.data[spec.key].to_list()]
+            keys = [None if k is None else str(k).encode() for k in batch.data[spec.key].to_list()]
         else:
             keys = batch.keys()
         self.ctx.emit(spec.topic, batch, encode_json(_json_safe(df)), keys)

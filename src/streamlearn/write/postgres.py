@@ -42,8 +42,9 @@ from streamlearn.write._retry import _Retriable, _with_backoff
 from streamlearn.write.base import Sink, SinkOperator
 
 ID_COLUMN = "sl_id"
-_SECRET = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)|(://[^:/@\s]*:)([^@\s]*)(@)",
-                     re.IGNORECASE)
+_SECRET = re.compile(
+    r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)|(://[^:/@\s]*:)([^@\s]*)(@)", re.IGNORECASE
+)
 
 
 def mask_dsn(dsn: str) -> str:
@@ -54,6 +55,7 @@ def mask_dsn(dsn: str) -> str:
     >>> mask_dsn("host=db user=app password='a b' dbname=prod")
     'host=db user=app password=*** dbname=prod'
     """
+
     def sub(m: re.Match[str]) -> str:
         return f"{m[1]}***" if m[1] else f"{m[3]}***{m[5]}"
 
@@ -113,16 +115,22 @@ class ToPostgres(SinkOperator):
 
     def __post_init__(self) -> None:
         key = self.key
-        object.__setattr__(self, "key", (key,) if isinstance(key, str)
-                           else (tuple(key) if key is not None else None))
+        object.__setattr__(
+            self,
+            "key",
+            (key,) if isinstance(key, str) else (tuple(key) if key is not None else None),
+        )
         if self.columns is not None:
             object.__setattr__(self, "columns", tuple(self.columns) or None)
         if not self.table or not re.fullmatch(r"[^.\s]+(\.[^.\s]+)?", self.table):
-            raise ConfigError(f"to_postgres: table must be 'name' or 'schema.name', "
-                              f"got {self.table!r}")
+            raise ConfigError(
+                f"to_postgres: table must be 'name' or 'schema.name', got {self.table!r}"
+            )
         if self.on_conflict not in ("nothing", "update"):
-            raise ConfigError(f"to_postgres({self.table!r}): on_conflict must be "
-                              f"'nothing' or 'update', got {self.on_conflict!r}")
+            raise ConfigError(
+                f"to_postgres({self.table!r}): on_conflict must be "
+                f"'nothing' or 'update', got {self.on_conflict!r}"
+            )
         if self.key is not None and not self.key:
             raise ConfigError(f"to_postgres({self.table!r}): key must name a column")
         if self.retry_for < 0:
@@ -133,14 +141,19 @@ class ToPostgres(SinkOperator):
         return tuple(self.key) if self.key else (ID_COLUMN,)
 
     def __repr__(self) -> str:
-        extra = "".join(f", {k}={getattr(self, k)!r}" for k in ("columns", "name")
-                        if getattr(self, k) is not None)
+        extra = "".join(
+            f", {k}={getattr(self, k)!r}"
+            for k in ("columns", "name")
+            if getattr(self, k) is not None
+        )
         if self.create:
             extra += ", create=True"
         if self.on_conflict != "nothing":
             extra += f", on_conflict={self.on_conflict!r}"
-        return (f"ToPostgres(table={self.table!r}, dsn={mask_dsn(self.dsn)!r}, "
-                f"key={self.key_columns!r}{extra})")
+        return (
+            f"ToPostgres(table={self.table!r}, dsn={mask_dsn(self.dsn)!r}, "
+            f"key={self.key_columns!r}{extra})"
+        )
 
     def open(self, ctx: Context) -> Sink:
         return PostgresSink(self)
@@ -152,17 +165,18 @@ def _id_series(batch: Batch) -> pl.Series:
     if batch.origin is None or offs is None:
         return pl.Series(ID_COLUMN, [r.decode() for r in batch.record_ids()], pl.String)
     prefix = f"{batch.origin.topic}/{batch.origin.partition}/"
-    return pl.DataFrame({"o": offs}).select(
-        pl.concat_str(pl.lit(prefix), pl.col("o").cast(pl.String)).alias(ID_COLUMN)
-    ).to_series()
+    return (
+        pl.DataFrame({"o": offs})
+        .select(pl.concat_str(pl.lit(prefix), pl.col("o").cast(pl.String)).alias(ID_COLUMN))
+        .to_series()
+    )
 
 
 class PostgresSink(Sink):
     """Buffers frames; each flush is one transaction of COPY + INSERT ... ON CONFLICT."""
 
     def __init__(self, spec: ToPostgres) -> None:
-        self.psycopg: Any = require("psycopg", extra="postgres",
-                                    feature="sl.write.to_postgres")
+        self.psycopg: Any = require("psycopg", extra="postgres", feature="sl.write.to_postgres")
         self.spec = spec
         self.step = spec.name or spec.kind
         self.target = f"postgres table {spec.table!r} at {_where(self.psycopg, spec.dsn)}"
@@ -187,34 +201,46 @@ class PostgresSink(Sink):
         if spec.columns is not None:
             missing = [c for c in spec.columns if c not in df.columns]
             if missing:
-                raise ConfigError(f"to_postgres({spec.table!r}): no column {missing[0]!r} "
-                                  f"in the stream (its columns: {', '.join(df.columns)})")
+                raise ConfigError(
+                    f"to_postgres({spec.table!r}): no column {missing[0]!r} "
+                    f"in the stream (its columns: {', '.join(df.columns)})"
+                )
             df = df.select(list(spec.columns))
         if spec.key is None:
             if ID_COLUMN in df.columns:
-                raise ConfigError(f"to_postgres({spec.table!r}): the stream has its own "
-                                  f"{ID_COLUMN!r} column; pass key= or drop it")
+                raise ConfigError(
+                    f"to_postgres({spec.table!r}): the stream has its own "
+                    f"{ID_COLUMN!r} column; pass key= or drop it"
+                )
             # (not insert_column: it changes the frame in place, the batch's own data)
             df = pl.concat([_id_series(batch).to_frame(), df], how="horizontal")
         else:
             missing = [c for c in spec.key if c not in df.columns]
             if missing:
-                raise ConfigError(f"to_postgres({spec.table!r}): key column {missing[0]!r} "
-                                  f"is not in the stream (its columns: "
-                                  f"{', '.join(df.columns)})")
+                raise ConfigError(
+                    f"to_postgres({spec.table!r}): key column {missing[0]!r} "
+                    f"is not in the stream (its columns: "
+                    f"{', '.join(df.columns)})"
+                )
         self._buffer.append(df)
 
     def flush(self) -> None:
         if not self._buffer:
             return
-        df = pl.concat(self._buffer, how="vertical_relaxed") if len(self._buffer) > 1 \
+        df = (
+            pl.concat(self._buffer, how="vertical_relaxed")
+            if len(self._buffer) > 1
             else self._buffer[0]
+        )
         if self.spec.on_conflict == "update":
-            df = df.unique(subset=list(self.spec.key_columns), keep="last",
-                           maintain_order=True)
+            df = df.unique(subset=list(self.spec.key_columns), keep="last", maintain_order=True)
         payload = to_csv(df)
-        _with_backoff(lambda: self._attempt(df.schema, payload, df.height), step=self.step,
-                      target=self.target, retry_for=self.spec.retry_for)
+        _with_backoff(
+            lambda: self._attempt(df.schema, payload, df.height),
+            step=self.step,
+            target=self.target,
+            retry_for=self.spec.retry_for,
+        )
         self._buffer = []
         self.rows_written += df.height
 
@@ -230,8 +256,12 @@ class PostgresSink(Sink):
         flush then goes through the staging table with ON CONFLICT."""
         sql = self.psycopg.sql
         try:
-            with conn.transaction(), conn.cursor().copy(
-                    sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(table, cols)) as cp:
+            with (
+                conn.transaction(),
+                conn.cursor().copy(
+                    sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(table, cols)
+                ) as cp,
+            ):
                 cp.write(payload)
         except self.psycopg.errors.UniqueViolation:
             self._direct = False
@@ -244,8 +274,9 @@ class PostgresSink(Sink):
         try:
             if self._conn is None or self._conn.closed:
                 self._checked = None
-                self._conn = psycopg.connect(spec.dsn, autocommit=True, connect_timeout=10,
-                                             application_name="streamlearn")
+                self._conn = psycopg.connect(
+                    spec.dsn, autocommit=True, connect_timeout=10, application_name="streamlearn"
+                )
             conn = self._conn
             table = sql.SQL(".").join(sql.Identifier(p) for p in spec.table.split("."))
             cols = sql.SQL(", ").join(sql.Identifier(c) for c in schema)
@@ -253,22 +284,32 @@ class PostgresSink(Sink):
                 if self._checked != dict(schema):
                     self._check(conn, table, schema)
                 if not (self._direct and self._copy_direct(conn, table, cols, payload)):
-                    conn.execute(sql.SQL("CREATE TEMP TABLE sl_stage ON COMMIT DROP AS "
-                                         "SELECT {} FROM {} WITH NO DATA").format(cols, table))
-                    with conn.cursor().copy(sql.SQL("COPY sl_stage ({}) FROM STDIN "
-                                                    "(FORMAT csv)").format(cols)) as copy:
+                    conn.execute(
+                        sql.SQL(
+                            "CREATE TEMP TABLE sl_stage ON COMMIT DROP AS "
+                            "SELECT {} FROM {} WITH NO DATA"
+                        ).format(cols, table)
+                    )
+                    with conn.cursor().copy(
+                        sql.SQL("COPY sl_stage ({}) FROM STDIN (FORMAT csv)").format(cols)
+                    ) as copy:
                         copy.write(payload)
                     inserted = conn.execute(self._insert(sql, table, list(schema))).rowcount
                     # back to the direct path once a flush meets no replayed row
                     self._direct = inserted == height
             self._checked = dict(schema)
-        except (psycopg.OperationalError, psycopg.InterfaceError,
-                psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected) as exc:
+        except (
+            psycopg.OperationalError,
+            psycopg.InterfaceError,
+            psycopg.errors.SerializationFailure,
+            psycopg.errors.DeadlockDetected,
+        ) as exc:
             self.close()
             raise _Retriable(_first_line(exc, spec.dsn)) from None
         except psycopg.Error as exc:
-            raise OperatorError(f"{self.target}: {_first_line(exc, spec.dsn)}",
-                                operator=self.step) from None
+            raise OperatorError(
+                f"{self.target}: {_first_line(exc, spec.dsn)}", operator=self.step
+            ) from None
 
     def _insert(self, sql: Any, table: Any, names: list[str]) -> Any:
         key = self.spec.key_columns
@@ -277,11 +318,13 @@ class PostgresSink(Sink):
         rest = [c for c in names if c not in key]
         if self.spec.on_conflict == "update" and rest:
             action = sql.SQL("UPDATE SET ") + sql.SQL(", ").join(
-                sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in rest)
+                sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(c)) for c in rest
+            )
         else:
             action = sql.SQL("NOTHING")
-        return sql.SQL("INSERT INTO {} ({}) SELECT {} FROM sl_stage ON CONFLICT ({}) DO {}"
-                       ).format(table, cols, cols, keys, action)
+        return sql.SQL("INSERT INTO {} ({}) SELECT {} FROM sl_stage ON CONFLICT ({}) DO {}").format(
+            table, cols, cols, keys, action
+        )
 
     def _check(self, conn: Any, table: Any, schema: pl.Schema) -> None:
         """The table takes these columns as they are (or is created, if asked)."""
@@ -290,36 +333,56 @@ class PostgresSink(Sink):
             "SELECT a.attname, format_type(a.atttypid, a.atttypmod), t.typtype "
             "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
             "WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped "
-            "ORDER BY a.attnum", (table.as_string(conn),)).fetchall()
+            "ORDER BY a.attnum",
+            (table.as_string(conn),),
+        ).fetchall()
         if not found:
             if not spec.create:
-                raise ConfigError(f"to_postgres: table {spec.table!r} does not exist "
-                                  f"(create it, or pass create=True)")
-            defs = [sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(pg_type(d)))
-                    for c, d in schema.items()]
-            defs.append(sql.SQL("PRIMARY KEY ({})").format(
-                sql.SQL(", ").join(sql.Identifier(c) for c in spec.key_columns)))
-            conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(
-                table, sql.SQL(", ").join(defs)))
+                raise ConfigError(
+                    f"to_postgres: table {spec.table!r} does not exist "
+                    f"(create it, or pass create=True)"
+                )
+            defs = [
+                sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(pg_type(d)))
+                for c, d in schema.items()
+            ]
+            defs.append(
+                sql.SQL("PRIMARY KEY ({})").format(
+                    sql.SQL(", ").join(sql.Identifier(c) for c in spec.key_columns)
+                )
+            )
+            conn.execute(
+                sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(
+                    table, sql.SQL(", ").join(defs)
+                )
+            )
             return
         types = {name: (pg, typtype) for name, pg, typtype in found}
         for name, dtype in schema.items():
             if name not in types:
-                raise ConfigError(f"to_postgres: column {name!r} is not in table "
-                                  f"{spec.table!r} (its columns: {', '.join(types)})")
+                raise ConfigError(
+                    f"to_postgres: column {name!r} is not in table "
+                    f"{spec.table!r} (its columns: {', '.join(types)})"
+                )
             pg, typtype = types[name]
             if not accepts(dtype, pg, typtype):
-                raise ConfigError(f"to_postgres: column {name!r} is {dtype} in the stream "
-                                  f"but {pg} in table {spec.table!r} (cast it in the "
-                                  f"pipeline, or change the table)")
+                raise ConfigError(
+                    f"to_postgres: column {name!r} is {dtype} in the stream "
+                    f"but {pg} in table {spec.table!r} (cast it in the "
+                    f"pipeline, or change the table)"
+                )
         unique = conn.execute(
             "SELECT 1 FROM pg_index i WHERE i.indrelid = to_regclass(%s) AND i.indisunique "
             "AND i.indpred IS NULL AND (SELECT array_agg(a.attname::text ORDER BY a.attname) "
             "FROM pg_attribute a WHERE a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey))"
-            " = %s", (table.as_string(conn), sorted(spec.key_columns))).fetchone()
+            " = %s",
+            (table.as_string(conn), sorted(spec.key_columns)),
+        ).fetchone()
         if unique is None:  # without one, a replay would add rows a second time
-            raise ConfigError(f"to_postgres({spec.table!r}): the table has no primary key "
-                              f"or unique constraint on ({', '.join(spec.key_columns)})")
+            raise ConfigError(
+                f"to_postgres({spec.table!r}): the table has no primary key "
+                f"or unique constraint on ({', '.join(spec.key_columns)})"
+            )
 
 
 def _where(psycopg: Any, dsn: str) -> str:
@@ -328,8 +391,10 @@ def _where(psycopg: Any, dsn: str) -> str:
         info = psycopg.conninfo.conninfo_to_dict(dsn)
     except psycopg.ProgrammingError:
         raise ConfigError(f"to_postgres: invalid dsn {mask_dsn(dsn)!r}") from None
-    return (f"{info.get('host', 'localhost')}:{info.get('port', 5432)}/"
-            f"{info.get('dbname', info.get('user', 'postgres'))}")
+    return (
+        f"{info.get('host', 'localhost')}:{info.get('port', 5432)}/"
+        f"{info.get('dbname', info.get('user', 'postgres'))}"
+    )
 
 
 def _first_line(exc: Exception, dsn: str) -> str:

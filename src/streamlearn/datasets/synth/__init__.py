@@ -16,5 +16,10 @@ from streamlearn.datasets.synth.trades import (
     generate_trades_frame,
 )
 
-__all__ = ["TRADES_SCHEMA", "TRADE_CENTERS", "LateLabels", "generate_trades",
-           "generate_trades_frame"]
+__all__ = [
+    "TRADES_SCHEMA",
+    "TRADE_CENTERS",
+    "LateLabels",
+    "generate_trades",
+    "generate_trades_frame",
+]

@@ -53,9 +53,16 @@ class LateLabels:
         The ``kind`` names of events and labels in the records :meth:`take` returns.
     """
 
-    def __init__(self, *, n_features: int = 8, classes: Sequence[Any] = ("buy", "hold", "sell"),
-                 separation: float = 1.6, max_delay: int = 200, seed: int = 0,
-                 kinds: tuple[str, str] = ("event", "label")) -> None:
+    def __init__(
+        self,
+        *,
+        n_features: int = 8,
+        classes: Sequence[Any] = ("buy", "hold", "sell"),
+        separation: float = 1.6,
+        max_delay: int = 200,
+        seed: int = 0,
+        kinds: tuple[str, str] = ("event", "label"),
+    ) -> None:
         self.features = [f"f{j}" for j in range(n_features)]
         self.classes = list(classes)
         self.separation = separation
@@ -80,11 +87,18 @@ class LateLabels:
         self._nearest_right += int((dist.argmin(axis=1) == y).sum())
         ids = [f"e{self.produced + i}" for i in range(n)]
         ev_kind, lab_kind = self.kinds
-        events = [(ev_kind, k.encode(),
-                   orjson.dumps({"event_id": k, **dict(zip(self.features, row, strict=True))}))
-                  for k, row in zip(ids, X.tolist(), strict=True)]
-        labels = [(lab_kind, k.encode(), orjson.dumps({"event_id": k, "y": self.classes[c]}))
-                  for k, c in zip(ids, y.tolist(), strict=True)]
+        events = [
+            (
+                ev_kind,
+                k.encode(),
+                orjson.dumps({"event_id": k, **dict(zip(self.features, row, strict=True))}),
+            )
+            for k, row in zip(ids, X.tolist(), strict=True)
+        ]
+        labels = [
+            (lab_kind, k.encode(), orjson.dumps({"event_id": k, "y": self.classes[c]}))
+            for k, c in zip(ids, y.tolist(), strict=True)
+        ]
         delay = rng.integers(0, self.max_delay + 1, n)
         at = np.concatenate([np.arange(n, dtype=np.float64), np.arange(n) + delay + 0.5])
         both = events + labels
@@ -98,7 +112,11 @@ class LateLabels:
         >>> s = LateLabels(seed=3); _ = s.take(500); 0.5 < s.facts()["bayes_accuracy"] <= 1
         True
         """
-        return {"features": len(self.features), "classes": len(self.classes),
-                "max_label_delay": self.max_delay, "separation": self.separation,
-                "seed": self.seed,
-                "bayes_accuracy": round(self._nearest_right / max(self.produced, 1), 4)}
+        return {
+            "features": len(self.features),
+            "classes": len(self.classes),
+            "max_label_delay": self.max_delay,
+            "separation": self.separation,
+            "seed": self.seed,
+            "bayes_accuracy": round(self._nearest_right / max(self.produced, 1), 4),
+        }

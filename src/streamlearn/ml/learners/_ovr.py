@@ -35,8 +35,9 @@ def ovr_growth(old: int, new: int) -> tuple[np.ndarray, np.ndarray]:
     return src, sign
 
 
-def grow_rows(arr: np.ndarray, src: np.ndarray, sign: np.ndarray | None,
-              fill: np.ndarray | float) -> np.ndarray:
+def grow_rows(
+    arr: np.ndarray, src: np.ndarray, sign: np.ndarray | None, fill: np.ndarray | float
+) -> np.ndarray:
     """Rebuild ``arr`` (rows first) along an :func:`ovr_growth` plan; ``sign=None``: copy."""
     out = np.empty((len(src), *arr.shape[1:]))
     out[...] = fill
@@ -79,5 +80,4 @@ def ovr_proba(positive: np.ndarray, n_classes: int) -> np.ndarray:
     if n_classes == 2:
         return np.column_stack([1.0 - positive[:, 0], positive[:, 0]])
     total = positive.sum(axis=1, keepdims=True)
-    return np.divide(positive, total, out=np.full_like(positive, 1.0 / n_classes),
-                     where=total > 0)
+    return np.divide(positive, total, out=np.full_like(positive, 1.0 / n_classes), where=total > 0)

@@ -7,8 +7,9 @@ from collections.abc import Callable
 import numpy as np
 
 
-def run_sequential(n: int, scan: Callable[[int, int], np.ndarray],
-                   update: Callable[[int], bool]) -> int:
+def run_sequential(
+    n: int, scan: Callable[[int, int], np.ndarray], update: Callable[[int], bool]
+) -> int:
     """Drive a per-row online algorithm over ``n`` rows; returns how many rows changed it.
 
     ``scan(i, j)`` says, vectorised, which rows of ``i:j`` would update the model as it is

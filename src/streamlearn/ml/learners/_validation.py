@@ -23,8 +23,9 @@ def check_xy(X: Any, y: Any, d: int | None) -> tuple[np.ndarray, np.ndarray | No
         return np.ascontiguousarray(X), None
     y = np.asarray(y)
     if y.ndim != 1 or y.shape[0] != X.shape[0]:
-        raise ConfigError(f"y must be 1-D with one target per row of X ({X.shape[0]}); "
-                          f"got shape {y.shape}")
+        raise ConfigError(
+            f"y must be 1-D with one target per row of X ({X.shape[0]}); got shape {y.shape}"
+        )
     return np.ascontiguousarray(X), y
 
 
@@ -48,14 +49,16 @@ def as_float(y: np.ndarray) -> np.ndarray:
 
 def check_choice(owner: object, name: str, value: Any, allowed: tuple[Any, ...]) -> None:
     if value not in allowed:
-        raise ConfigError(f"{type(owner).__name__}: {name} must be one of {allowed}; "
-                          f"got {value!r}")
+        raise ConfigError(f"{type(owner).__name__}: {name} must be one of {allowed}; got {value!r}")
 
 
 def check_positive(owner: object, name: str, value: Any, *, allow_zero: bool = False) -> None:
-    ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool) \
-        and not math.isnan(value) and (value >= 0 if allow_zero else value > 0)
+    ok = (
+        isinstance(value, (int, float, np.number))
+        and not isinstance(value, bool)
+        and not math.isnan(value)
+        and (value >= 0 if allow_zero else value > 0)
+    )
     if not ok:
         rule = ">= 0" if allow_zero else "> 0"
-        raise ConfigError(f"{type(owner).__name__}: {name} must be a number {rule}; "
-                          f"got {value!r}")
+        raise ConfigError(f"{type(owner).__name__}: {name} must be a number {rule}; got {value!r}")

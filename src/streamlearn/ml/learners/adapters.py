@@ -92,13 +92,17 @@ class SklearnPartialFit(Learner):
 
         est, classifier = self.estimator, self.role == "classifier"
         invariant = not est.get_params().get("shuffle", False) and (
-            not classifier or self.classes is not None)
-        return Tags(role=self.role,
-                    decision=classifier and hasattr(est, "decision_function"),
-                    proba=classifier and hasattr(est, "predict_proba"),
-                    batch_invariant=invariant,
-                    grows_classes=classifier and isinstance(est, SGDClassifier)
-                    and not getattr(est, "average", 0))
+            not classifier or self.classes is not None
+        )
+        return Tags(
+            role=self.role,
+            decision=classifier and hasattr(est, "decision_function"),
+            proba=classifier and hasattr(est, "predict_proba"),
+            batch_invariant=invariant,
+            grows_classes=classifier
+            and isinstance(est, SGDClassifier)
+            and not getattr(est, "average", 0),
+        )
 
     @property
     def classes_(self) -> np.ndarray:  # type: ignore[override]
@@ -106,8 +110,10 @@ class SklearnPartialFit(Learner):
 
     def _validate_params(self) -> None:
         if not hasattr(self.estimator, "partial_fit"):
-            raise ConfigError(f"SklearnPartialFit: {type(self.estimator).__name__} has no "
-                              "partial_fit; wrap an online estimator (SGDClassifier, ...)")
+            raise ConfigError(
+                f"SklearnPartialFit: {type(self.estimator).__name__} has no "
+                "partial_fit; wrap an online estimator (SGDClassifier, ...)"
+            )
 
     def _init_state(self, d: int) -> None:
         from sklearn.base import clone
@@ -130,8 +136,9 @@ class SklearnPartialFit(Learner):
                 new, first = np.unique(y[unseen], return_index=True)
                 order = np.argsort(first, kind="stable")
                 prev = 0
-                for label, start in zip(new[order], np.flatnonzero(unseen)[first[order]],
-                                        strict=True):
+                for label, start in zip(
+                    new[order], np.flatnonzero(unseen)[first[order]], strict=True
+                ):
                     if start > prev:
                         self._fit(X[prev:start], y[prev:start])
                     self._grow_estimator(label)
@@ -139,9 +146,13 @@ class SklearnPartialFit(Learner):
                 self._fit(X[prev:], y[prev:])
             else:
                 if self.n_skipped_ == 0:
-                    warnings.warn(f"SklearnPartialFit: {type(est).__name__} cannot learn new "
-                                  f"labels {np.unique(y[unseen]).tolist()}; their rows are "
-                                  "skipped", RuntimeWarning, stacklevel=4)
+                    warnings.warn(
+                        f"SklearnPartialFit: {type(est).__name__} cannot learn new "
+                        f"labels {np.unique(y[unseen]).tolist()}; their rows are "
+                        "skipped",
+                        RuntimeWarning,
+                        stacklevel=4,
+                    )
                 self.n_skipped_ += int(unseen.sum())
                 self.n_seen_ -= int(unseen.sum())
                 if not unseen.all():
@@ -154,8 +165,10 @@ class SklearnPartialFit(Learner):
                 est.partial_fit(X, y, **kwargs)
         except ValueError as exc:
             if "classes" in kwargs and len(kwargs["classes"]) < 2:
-                raise ConfigError(f"SklearnPartialFit: {type(est).__name__} needs two labels "
-                                  f"on its first batch ({exc}); pass classes=[...]") from exc
+                raise ConfigError(
+                    f"SklearnPartialFit: {type(est).__name__} needs two labels "
+                    f"on its first batch ({exc}); pass classes=[...]"
+                ) from exc
             raise
         self.n_updates_ += X.shape[0]
 
@@ -193,16 +206,21 @@ class SklearnPartialFit(Learner):
                 if arr.dtype.hasobject:
                     arr = np.asarray(arr.tolist())
             elif isinstance(value, (bool, int, float, str, np.generic)):
-                kind, arr = ("numpy" if isinstance(value, np.generic) else "python"), \
-                    np.asarray(value)
+                kind, arr = (
+                    ("numpy" if isinstance(value, np.generic) else "python"),
+                    np.asarray(value),
+                )
             else:
                 raise StateError(
                     f"SklearnPartialFit cannot snapshot {type(self.estimator_).__name__}."
                     f"{name} (a {type(value).__name__}): only NumPy arrays and scalars are "
-                    "serialised (no pickle)")
+                    "serialised (no pickle)"
+                )
             if arr.dtype.hasobject:
-                raise StateError(f"SklearnPartialFit cannot snapshot "
-                                 f"{type(self.estimator_).__name__}.{name}: mixed-type array")
+                raise StateError(
+                    f"SklearnPartialFit cannot snapshot "
+                    f"{type(self.estimator_).__name__}.{name}: mixed-type array"
+                )
             kinds[name] = kind
             arrays[f"estimator.{name}"] = arr
         values["estimator_state"] = kinds
@@ -278,14 +296,15 @@ class RiverAdapter(Learner):
     def tags(self) -> Tags:
         """River models have probabilities (classifiers) and no pickle-free state."""
         classifier = self.role == "classifier"
-        return Tags(role=self.role, proba=classifier, grows_classes=classifier,
-                    snapshot=False)
+        return Tags(role=self.role, proba=classifier, grows_classes=classifier, snapshot=False)
 
     def _validate_params(self) -> None:
         base = _river()
         if not isinstance(self.model, (base.Classifier, base.Regressor)):
-            raise ConfigError(f"RiverAdapter: {type(self.model).__name__} is neither a River "
-                              "classifier nor a regressor")
+            raise ConfigError(
+                f"RiverAdapter: {type(self.model).__name__} is neither a River "
+                "classifier nor a regressor"
+            )
 
     def _init_state(self, d: int) -> None:
         self.model_ = self.model.clone()

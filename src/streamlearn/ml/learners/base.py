@@ -133,7 +133,8 @@ class Learner(Model):
     def _check_predict(self, X: Any) -> np.ndarray:
         if not self._is_fitted():
             raise NotFittedError(
-                f"{type(self).__name__} has not learned any row yet: call learn_batch first")
+                f"{type(self).__name__} has not learned any row yet: call learn_batch first"
+            )
         X, _ = check_xy(X, None, self.n_features_in_)
         if X.shape[0] == 0:
             return np.empty((0, self.n_features_in_))
@@ -170,8 +171,11 @@ class Learner(Model):
         """The learned state as bytes (:func:`~streamlearn.core.state.encode_state`)."""
         if not self.tags().snapshot:
             raise StateError(f"{type(self).__name__} does not support snapshots")
-        values: dict[str, Any] = {"learner": type(self).__name__,
-                                  "params": jsonable(self.get_params()), "state": {}}
+        values: dict[str, Any] = {
+            "learner": type(self).__name__,
+            "params": jsonable(self.get_params()),
+            "state": {},
+        }
         arrays: dict[str, np.ndarray] = {}
         for name in _BASE_VALUES + self._state_values:
             if hasattr(self, name):
@@ -196,8 +200,10 @@ class Learner(Model):
         if values.get("learner") != name:
             raise StateError(f"snapshot of a {values.get('learner')!r} cannot restore a {name}")
         if values.get("params") != jsonable(self.get_params()):
-            raise StateError(f"snapshot was taken with other hyperparameters than {self!r}: "
-                             f"{values.get('params')}; restore it into a clone of that learner")
+            raise StateError(
+                f"snapshot was taken with other hyperparameters than {self!r}: "
+                f"{values.get('params')}; restore it into a clone of that learner"
+            )
         for attr in _BASE_VALUES + self._state_values + self._state_arrays:
             self.__dict__.pop(attr, None)
         for attr, value in values["state"].items():

@@ -132,15 +132,14 @@ class _PassiveAggressiveBase(Learner):
         self.n_updates_ += changed
         if self._regression:
             self.coef_ = W[: self.n_features_in_].copy()
-            self.intercept_ = W[self.n_features_in_:].copy() if self.fit_intercept \
-                else np.zeros(1)
+            self.intercept_ = W[self.n_features_in_ :].copy() if self.fit_intercept else np.zeros(1)
         else:
             self.coef_ = np.ascontiguousarray(W[:, : self.n_features_in_])
-            self.intercept_ = W[:, self.n_features_in_].copy() if self.fit_intercept \
-                else np.zeros(W.shape[0])
+            self.intercept_ = (
+                W[:, self.n_features_in_].copy() if self.fit_intercept else np.zeros(W.shape[0])
+            )
 
-    def _active(self, X: np.ndarray, y: np.ndarray, sq: np.ndarray,
-                W: np.ndarray) -> np.ndarray:
+    def _active(self, X: np.ndarray, y: np.ndarray, sq: np.ndarray, W: np.ndarray) -> np.ndarray:
         """Rows with a positive loss under the weights ``W`` (augmented rows)."""
         if self._regression:
             active = np.abs(y - X @ W) > self.epsilon
@@ -152,16 +151,21 @@ class _PassiveAggressiveBase(Learner):
         if getattr(self, "_sk", None) is None:
             rate = "pa2" if self.variant == "PA-II" else "pa1"
             eta0 = sys.float_info.max if self.variant == "PA" else min(self.C, sys.float_info.max)
-            common = dict(penalty=None, learning_rate=rate, eta0=eta0, fit_intercept=False,
-                          shuffle=False)
+            common = dict(
+                penalty=None, learning_rate=rate, eta0=eta0, fit_intercept=False, shuffle=False
+            )
             from sklearn.linear_model import SGDClassifier, SGDRegressor
 
-            self._sk = (SGDRegressor(loss="epsilon_insensitive", epsilon=self.epsilon, **common)
-                        if self._regression else SGDClassifier(loss="hinge", **common))
+            self._sk = (
+                SGDRegressor(loss="epsilon_insensitive", epsilon=self.epsilon, **common)
+                if self._regression
+                else SGDClassifier(loss="hinge", **common)
+            )
         regression = self._regression
         intercept = np.zeros(1 if regression else W.shape[0])
-        W, _, self.t_ = sgd_partial_fit(self._sk, X, y, W, intercept, self.t_,
-                                        None if regression else len(self.classes_))
+        W, _, self.t_ = sgd_partial_fit(
+            self._sk, X, y, W, intercept, self.t_, None if regression else len(self.classes_)
+        )
         return W
 
     def _learn_ovr(self, X: np.ndarray, Y: np.ndarray, sq: np.ndarray, W: np.ndarray) -> int:
@@ -181,8 +185,7 @@ class _PassiveAggressiveBase(Learner):
 
         return run_sequential(X.shape[0], scan, update)
 
-    def _learn_regression(self, X: np.ndarray, y: np.ndarray, sq: np.ndarray,
-                          w: np.ndarray) -> int:
+    def _learn_regression(self, X: np.ndarray, y: np.ndarray, sq: np.ndarray, w: np.ndarray) -> int:
         variant, C, eps = self.variant, float(self.C), self.epsilon
 
         def scan(i: int, j: int) -> np.ndarray:
@@ -200,8 +203,7 @@ class _PassiveAggressiveBase(Learner):
 
         return run_sequential(X.shape[0], scan, update)
 
-    def _learn_multiclass(self, X: np.ndarray, y: np.ndarray, sq: np.ndarray,
-                          W: np.ndarray) -> int:
+    def _learn_multiclass(self, X: np.ndarray, y: np.ndarray, sq: np.ndarray, W: np.ndarray) -> int:
         if W.shape[0] < 2:
             return 0
         variant, C = self.variant, float(self.C)
@@ -296,13 +298,23 @@ class PassiveAggressive(Classifier, _PassiveAggressiveBase):
     ['a', 'c']
     """
 
-    def __init__(self, *, C: float = 1.0, variant: str = "PA-I", fit_intercept: bool = True,
-                 multiclass: str = "ovr", backend: str = "auto", seed: int | None = None,
-                 **removed: Any) -> None:
+    def __init__(
+        self,
+        *,
+        C: float = 1.0,
+        variant: str = "PA-I",
+        fit_intercept: bool = True,
+        multiclass: str = "ovr",
+        backend: str = "auto",
+        seed: int | None = None,
+        **removed: Any,
+    ) -> None:
         if "task" in removed or "epsilon" in removed:
-            raise ConfigError("PassiveAggressive is the classifier; for regression use "
-                              "sl.ml.PassiveAggressiveRegressor(C=..., epsilon=...) "
-                              "(task='regression' was removed)")
+            raise ConfigError(
+                "PassiveAggressive is the classifier; for regression use "
+                "sl.ml.PassiveAggressiveRegressor(C=..., epsilon=...) "
+                "(task='regression' was removed)"
+            )
         if removed:
             raise TypeError(f"PassiveAggressive got unexpected arguments {sorted(removed)}")
         self.C = C
@@ -319,8 +331,10 @@ class PassiveAggressive(Classifier, _PassiveAggressiveBase):
         super()._validate_params()
         check_choice(self, "multiclass", self.multiclass, ("ovr", "multiclass"))
         if self.backend == "sklearn" and self._crammer():
-            raise ConfigError("PassiveAggressive: scikit-learn has no multiclass PA; "
-                              "use backend='auto' or 'numpy' with multiclass='multiclass'")
+            raise ConfigError(
+                "PassiveAggressive: scikit-learn has no multiclass PA; "
+                "use backend='auto' or 'numpy' with multiclass='multiclass'"
+            )
 
 
 class PassiveAggressiveRegressor(Regressor, _PassiveAggressiveBase):
@@ -361,9 +375,16 @@ class PassiveAggressiveRegressor(Regressor, _PassiveAggressiveBase):
     _regression = True
     _state_arrays: ClassVar[tuple[str, ...]] = ("coef_", "intercept_")
 
-    def __init__(self, *, C: float = 1.0, variant: str = "PA-I", epsilon: float = 0.1,
-                 fit_intercept: bool = True, backend: str = "auto",
-                 seed: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        C: float = 1.0,
+        variant: str = "PA-I",
+        epsilon: float = 0.1,
+        fit_intercept: bool = True,
+        backend: str = "auto",
+        seed: int | None = None,
+    ) -> None:
         self.C = C
         self.variant = variant
         self.epsilon = epsilon

@@ -105,9 +105,17 @@ class SoftConfidenceWeighted(Classifier, Learner):
     def tags(self) -> Tags:
         return replace(super().tags(), decision=True, proba=True)
 
-    def __init__(self, *, C: float = 1.0, eta: float = 0.95, variant: str = "SCW-I",
-                 a: float = 1.0, diagonal: bool = False, fit_intercept: bool = True,
-                 seed: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        C: float = 1.0,
+        eta: float = 0.95,
+        variant: str = "SCW-I",
+        a: float = 1.0,
+        diagonal: bool = False,
+        fit_intercept: bool = True,
+        seed: int | None = None,
+    ) -> None:
         self.C = C
         self.eta = eta
         self.variant = variant
@@ -153,8 +161,9 @@ class SoftConfidenceWeighted(Classifier, Learner):
             return np.minimum(C, np.maximum(0.0, raw))
         n = v + 1.0 / (2.0 * C)
         gamma = phi * np.sqrt(phi**2 * m**2 * v**2 + 4.0 * n * v * (n + v * phi**2))
-        return np.maximum(0.0, (-(2.0 * m * n + phi**2 * m * v) + gamma)
-                          / (2.0 * (n**2 + n * v * phi**2)))
+        return np.maximum(
+            0.0, (-(2.0 * m * n + phi**2 * m * v) + gamma) / (2.0 * (n**2 + n * v * phi**2))
+        )
 
     # -- learning --------------------------------------------------------------------
     def _learn(self, X: np.ndarray, y: np.ndarray) -> None:

@@ -31,9 +31,15 @@ from streamlearn.ml.learners.base import Learner
 _SCHEDULES = ("optimal", "constant", "invscaling")
 
 
-def sgd_partial_fit(est: Any, X: np.ndarray, y: np.ndarray, coef: np.ndarray,
-                    intercept: np.ndarray, t: float,
-                    n_classes: int | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+def sgd_partial_fit(
+    est: Any,
+    X: np.ndarray,
+    y: np.ndarray,
+    coef: np.ndarray,
+    intercept: np.ndarray,
+    t: float,
+    n_classes: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, float]:
     """One in-order ``partial_fit`` pass of a scikit-learn SGD estimator from given weights.
 
     Classification takes class indices ``y`` (``0 .. n_classes-1``) and the one-vs-rest
@@ -58,6 +64,7 @@ class _OvRSGD(Classifier, Learner):
 
     def tags(self) -> Tags:
         return replace(super().tags(), decision=True)
+
     _state_arrays = ("classes_", "coef_", "intercept_")
     _state_values = ("t_",)
 
@@ -94,7 +101,8 @@ class _OvRSGD(Classifier, Learner):
     def _sk_learn(self, X: np.ndarray, y: np.ndarray) -> None:
         assert self.coef_.shape[0] == ovr_rows(len(self.classes_))
         self.coef_, self.intercept_, self.t_ = sgd_partial_fit(
-            self._kernel(), X, y, self.coef_, self.intercept_, self.t_, len(self.classes_))
+            self._kernel(), X, y, self.coef_, self.intercept_, self.t_, len(self.classes_)
+        )
 
 
 class LogisticRegressionSGD(_OvRSGD):
@@ -140,9 +148,15 @@ class LogisticRegressionSGD(_OvRSGD):
     def tags(self) -> Tags:
         return replace(super().tags(), proba=True)
 
-    def __init__(self, *, alpha: float = 1e-4, eta0: float = 0.01,
-                 learning_rate: str = "optimal", fit_intercept: bool = True,
-                 seed: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        alpha: float = 1e-4,
+        eta0: float = 0.01,
+        learning_rate: str = "optimal",
+        fit_intercept: bool = True,
+        seed: int | None = None,
+    ) -> None:
         self.alpha = alpha
         self.eta0 = eta0
         self.learning_rate = learning_rate
@@ -157,10 +171,16 @@ class LogisticRegressionSGD(_OvRSGD):
     def _estimator(self) -> Any:
         from sklearn.linear_model import SGDClassifier
 
-        return SGDClassifier(loss="log_loss", penalty="l2", alpha=self.alpha, eta0=self.eta0,
-                             learning_rate=self.learning_rate,
-                             fit_intercept=self.fit_intercept, shuffle=False,
-                             random_state=self.seed)
+        return SGDClassifier(
+            loss="log_loss",
+            penalty="l2",
+            alpha=self.alpha,
+            eta0=self.eta0,
+            learning_rate=self.learning_rate,
+            fit_intercept=self.fit_intercept,
+            shuffle=False,
+            random_state=self.seed,
+        )
 
     def _learn(self, X: np.ndarray, y: np.ndarray) -> None:
         self._sk_learn(X, y)
@@ -208,9 +228,16 @@ class LinearRegressionSGD(Regressor, Learner):
     _state_arrays = ("coef_", "intercept_")
     _state_values = ("t_",)
 
-    def __init__(self, *, alpha: float = 1e-4, eta0: float = 0.01,
-                 learning_rate: str = "invscaling", power_t: float = 0.25,
-                 fit_intercept: bool = True, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        alpha: float = 1e-4,
+        eta0: float = 0.01,
+        learning_rate: str = "invscaling",
+        power_t: float = 0.25,
+        fit_intercept: bool = True,
+        seed: int | None = None,
+    ) -> None:
         self.alpha = alpha
         self.eta0 = eta0
         self.learning_rate = learning_rate
@@ -236,12 +263,20 @@ class LinearRegressionSGD(Regressor, Learner):
         if getattr(self, "_sk", None) is None:
             from sklearn.linear_model import SGDRegressor
 
-            self._sk = SGDRegressor(loss="squared_error", penalty="l2", alpha=self.alpha,
-                                    eta0=self.eta0, learning_rate=self.learning_rate,
-                                    power_t=self.power_t, fit_intercept=self.fit_intercept,
-                                    shuffle=False, random_state=self.seed)
+            self._sk = SGDRegressor(
+                loss="squared_error",
+                penalty="l2",
+                alpha=self.alpha,
+                eta0=self.eta0,
+                learning_rate=self.learning_rate,
+                power_t=self.power_t,
+                fit_intercept=self.fit_intercept,
+                shuffle=False,
+                random_state=self.seed,
+            )
         self.coef_, self.intercept_, self.t_ = sgd_partial_fit(
-            self._sk, X, y, self.coef_, self.intercept_, self.t_)
+            self._sk, X, y, self.coef_, self.intercept_, self.t_
+        )
         self.n_updates_ += X.shape[0]
 
     def _predict(self, X: np.ndarray) -> np.ndarray:
