@@ -159,14 +159,13 @@ class LocalBroker:
             proc.wait(timeout)
 
     def _log_tail(self, lines: int = 20) -> str:
+        if self.log_path is None:
+            return "(no log)"
         try:
-            return "\n".join(
-                Path(self.log_path)
-                .read_text(errors="replace")  # type: ignore[arg-type]
-                .splitlines()[-lines:]
-            )
+            text = Path(self.log_path).read_text(errors="replace")
         except OSError:
             return "(no log)"
+        return "\n".join(text.splitlines()[-lines:])
 
     def __enter__(self) -> LocalBroker:
         return self.start() if not self.is_running() else self
