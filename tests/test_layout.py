@@ -46,3 +46,12 @@ def test_runtime_does_not_special_case_io_classes():
     pattern = re.compile(r"isinstance\([^)]*(ToKafka|FromKafka)")
     for path in _sources("runtime"):
         assert not pattern.search(path.read_text()), path
+
+
+def test_no_source_module_over_400_lines():
+    long = {
+        str(p.relative_to(SRC)): n
+        for p in SRC.rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > 400
+    }
+    assert not long, long

@@ -37,29 +37,12 @@ from streamlearn.core.batch import Batch
 from streamlearn.core.errors import ConfigError, OperatorError
 from streamlearn.core.extras import require
 from streamlearn.core.operator import Context
+from streamlearn.write._pgdsn import _first_line, _where, mask_dsn
 from streamlearn.write._pgtypes import accepts, pg_type, to_csv
 from streamlearn.write._retry import _Retriable, _with_backoff
 from streamlearn.write.base import Sink, SinkOperator
 
 ID_COLUMN = "sl_id"
-_SECRET = re.compile(
-    r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)|(://[^:/@\s]*:)([^@\s]*)(@)", re.IGNORECASE
-)
-
-
-def mask_dsn(dsn: str) -> str:
-    """The DSN with its password replaced by ``***`` (for reprs, logs and errors).
-
-    >>> mask_dsn("postgresql://app:s3cret@db:5432/prod")
-    'postgresql://app:***@db:5432/prod'
-    >>> mask_dsn("host=db user=app password='a b' dbname=prod")
-    'host=db user=app password=*** dbname=prod'
-    """
-
-    def sub(m: re.Match[str]) -> str:
-        return f"{m[1]}***" if m[1] else f"{m[3]}***{m[5]}"
-
-    return _SECRET.sub(sub, dsn)
 
 
 @dataclass(frozen=True, repr=False)
@@ -383,27 +366,6 @@ class PostgresSink(Sink):
                 f"to_postgres({spec.table!r}): the table has no primary key "
                 f"or unique constraint on ({', '.join(spec.key_columns)})"
             )
-
-
-def _where(psycopg: Any, dsn: str) -> str:
-    """host:port/dbname of a DSN, for messages (never the password)."""
-    try:
-        info = psycopg.conninfo.conninfo_to_dict(dsn)
-    except psycopg.ProgrammingError:
-        raise ConfigError(f"to_postgres: invalid dsn {mask_dsn(dsn)!r}") from None
-    return (
-        f"{info.get('host', 'localhost')}:{info.get('port', 5432)}/"
-        f"{info.get('dbname', info.get('user', 'postgres'))}"
-    )
-
-
-def _first_line(exc: Exception, dsn: str) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    password = re.search(r"password\s*=\s*'?([^'\s]+)|://[^:/@\s]*:([^@\s]+)@", dsn)
-    if password:
-        secret = password[1] or password[2]
-        text = text.replace(secret, "***")
-    return text
 
 
 #: the verb: ``sl.write.to_postgres("readings", dsn=..., key="id")`` (the class's signature)
