@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 import uuid
 from collections.abc import Sequence
@@ -61,3 +62,36 @@ def consume_all(
     finally:
         consumer.close()
     return out
+
+
+def run_command(
+    pipeline: str,
+    kafka: KafkaConfig,
+    name: str,
+    *extra: str,
+    session_ms: int = 6000,
+    heartbeat_ms: int = 500,
+    commit_interval: float = 0.2,
+) -> list[str]:
+    """``streamlearn run PIPELINE --name NAME`` on ``kafka`` with the fast group-join and
+    fetch settings the crash tests use (a subprocess command line, to kill)."""
+    return [
+        sys.executable,
+        "-m",
+        "streamlearn.cli.main",
+        "run",
+        pipeline,
+        "--name",
+        name,
+        "-b",
+        kafka.bootstrap_servers,
+        "-X",
+        f"session.timeout.ms={session_ms}",
+        "-X",
+        f"heartbeat.interval.ms={heartbeat_ms}",
+        "-X",
+        "fetch.queue.backoff.ms=10",
+        "--commit-interval",
+        str(commit_interval),
+        *extra,
+    ]

@@ -44,7 +44,9 @@ def _service(need: str, code: str, request: pytest.FixtureRequest) -> str:
     if need == "broker":
         kafka = request.getfixturevalue("kafka")
         _fill_topics(kafka)
-        return code.replace('"127.0.0.1:9092"', repr(kafka.bootstrap_servers))
+        # the session broker's own settings (fast group joins, as `streamlearn broker
+        # start` users get them): the test puts them in the block's namespace
+        return code.replace('"127.0.0.1:9092"', "_docs_kafka")
     if need == "postgres":
         from tests.write.servers import PG_DSN
 
@@ -120,6 +122,8 @@ def test_every_python_block_runs(page, request, monkeypatch):
             assert need == "broker", f"{page.name} block {i + 1} calls sl.run: mark it needs-broker"
         if need is not None:
             code = _service(need, code, request)
+        if need == "broker":
+            namespace["_docs_kafka"] = request.getfixturevalue("kafka")
         try:
             exec(compile(code, f"{page.name} block {i + 1}", "exec"), namespace)
         except Exception as exc:  # the failure message is the point

@@ -17,7 +17,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -32,7 +31,7 @@ from confluent_kafka import Consumer, TopicPartition
 from streamlearn.core.batch import Batch
 from streamlearn.core.operator import Context
 from streamlearn.core.pipeline import Pipeline
-from tests.kafka_helpers import consume_all, produce
+from tests.kafka_helpers import consume_all, produce, run_command
 from tests.runtime.crash_pipeline import pipeline
 
 pytestmark = pytest.mark.broker
@@ -41,26 +40,7 @@ N = 30_000
 
 
 def cli(kafka, name, *extra):
-    return [
-        sys.executable,
-        "-m",
-        "streamlearn.cli.main",
-        "run",
-        f"{HERE / 'crash_pipeline.py'}:pipeline",
-        "--name",
-        name,
-        "-b",
-        kafka.bootstrap_servers,
-        "-X",
-        "session.timeout.ms=6000",
-        "-X",
-        "heartbeat.interval.ms=500",
-        "-X",
-        "fetch.queue.backoff.ms=10",
-        "--commit-interval",
-        "0.2",
-        *extra,
-    ]
+    return run_command(f"{HERE / 'crash_pipeline.py'}:pipeline", kafka, name, *extra)
 
 
 def offline(values):

@@ -13,7 +13,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -23,7 +22,7 @@ import orjson
 import pytest
 
 from streamlearn.ml.learners import PassiveAggressive
-from tests.kafka_helpers import consume_all, produce
+from tests.kafka_helpers import consume_all, produce, run_command
 from tests.runtime.crash_s4_pipeline import FEATURES
 from tests.runtime.test_crash import wait_for_outputs
 
@@ -33,26 +32,7 @@ N, M = 3000, 400
 
 
 def cli(kafka, name, *extra):
-    return [
-        sys.executable,
-        "-m",
-        "streamlearn.cli.main",
-        "run",
-        f"{HERE / 'crash_s4_pipeline.py'}:pipeline",
-        "--name",
-        name,
-        "-b",
-        kafka.bootstrap_servers,
-        "-X",
-        "session.timeout.ms=6000",
-        "-X",
-        "heartbeat.interval.ms=500",
-        "-X",
-        "fetch.queue.backoff.ms=10",
-        "--commit-interval",
-        "0.2",
-        *extra,
-    ]
+    return run_command(f"{HERE / 'crash_s4_pipeline.py'}:pipeline", kafka, name, *extra)
 
 
 def finish(kafka, name, env):

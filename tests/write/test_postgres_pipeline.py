@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.kafka_helpers import produce
+from tests.kafka_helpers import produce, run_command
 from tests.write.servers import TcpProxy
 
 HERE = Path(__file__).parent
@@ -27,26 +26,14 @@ N = 200_000  # the issue's row count; the whole test takes ~40 s on the 2-core m
 
 
 def cli(kafka, name, *extra):
-    return [
-        sys.executable,
-        "-m",
-        "streamlearn.cli.main",
-        "run",
+    return run_command(
         f"{HERE / 'db_sink_pipeline.py'}:pipeline",
-        "--name",
+        kafka,
         name,
-        "-b",
-        kafka.bootstrap_servers,
-        "-X",
-        "session.timeout.ms=2000",
-        "-X",
-        "heartbeat.interval.ms=300",
-        "-X",
-        "fetch.queue.backoff.ms=10",
-        "--commit-interval",
-        "0.2",
         *extra,
-    ]
+        session_ms=2000,
+        heartbeat_ms=300,
+    )
 
 
 def count(dsn: str, table: str) -> int:

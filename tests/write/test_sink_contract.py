@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -19,7 +18,7 @@ import polars as pl
 import pytest
 
 import streamlearn as sl
-from tests.kafka_helpers import produce
+from tests.kafka_helpers import produce, run_command
 from tests.write.file_sink_pipeline import ToFile
 
 HERE = Path(__file__).parent
@@ -27,26 +26,7 @@ N = 5_000
 
 
 def cli(kafka, name, *extra):
-    return [
-        sys.executable,
-        "-m",
-        "streamlearn.cli.main",
-        "run",
-        f"{HERE / 'file_sink_pipeline.py'}:pipeline",
-        "--name",
-        name,
-        "-b",
-        kafka.bootstrap_servers,
-        "-X",
-        "session.timeout.ms=6000",
-        "-X",
-        "heartbeat.interval.ms=500",
-        "-X",
-        "fetch.queue.backoff.ms=10",
-        "--commit-interval",
-        "0.2",
-        *extra,
-    ]
+    return run_command(f"{HERE / 'file_sink_pipeline.py'}:pipeline", kafka, name, *extra)
 
 
 @pytest.mark.broker

@@ -16,7 +16,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -310,21 +310,17 @@ class Chain:
 
     def tick(self, ctx: Context) -> list[Batch]:
         """Give every step its timer call; returns what came out of the last step."""
-        out = []
-        for i, step in enumerate(self.steps):
-            emitted = step.on_timer(ctx)
-            self._emitted(i, emitted)
-            if emitted is not None and emitted.height:
-                res = self.push(emitted, ctx, i + 1)
-                if res is not None and res.height:
-                    out.append(res)
-        return out
+        return self._release(ctx, lambda step: step.on_timer(ctx))
 
     def flush(self, ctx: Context) -> list[Batch]:
         """Flush every buffer, front to back (end of a bounded run)."""
+        return self._release(ctx, lambda step: step.flush(ctx))
+
+    def _release(self, ctx: Context, emit: Callable[[Step], Batch | None]) -> list[Batch]:
+        """What each step lets go (front to back) continues down the chain from it."""
         out = []
         for i, step in enumerate(self.steps):
-            emitted = step.flush(ctx)
+            emitted = emit(step)
             self._emitted(i, emitted)
             if emitted is not None and emitted.height:
                 res = self.push(emitted, ctx, i + 1)
