@@ -29,6 +29,16 @@ def test_every_option_reaches_the_config_without_a_bootstrap(background_broker):
     assert cfg.producer_config()["linger.ms"] == "7"
 
 
+def test_the_local_brokers_address_given_explicitly_gets_its_settings(background_broker):
+    # issue 8, item 10: -b / STREAMLEARN_BOOTSTRAP with the local broker's address joined
+    # groups with librdkafka's defaults (~20 s slower per run)
+    state, info = background_broker
+    cfg = kafka_config(info.bootstrap, ["linger.ms=7"], state_dir=str(state))
+    assert cfg.local
+    assert cfg.consumer_config("g")["session.timeout.ms"] <= 6000
+    assert not kafka_config("kafka.example.com:9092", state_dir=str(state)).local
+
+
 def test_every_option_reaches_the_config_with_a_bootstrap():
     cfg = kafka_config("kafka:9092", ["linger.ms=7"], "me", "pw")
     assert cfg.producer_config()["linger.ms"] == "7"

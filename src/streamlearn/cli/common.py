@@ -100,7 +100,7 @@ def kafka_config(
                 "with `streamlearn broker start` or pass --bootstrap HOST:PORT"
             )
         bootstrap, local = info.bootstrap, True
-    kwargs: dict[str, Any] = {"bootstrap_servers": bootstrap, "local": local}
+    kwargs: dict[str, Any] = {"local": local}
     if sasl_username is not None:
         kwargs["sasl_username"] = sasl_username
         kwargs["security_protocol"] = extra.pop("security.protocol", "SASL_SSL")
@@ -108,7 +108,8 @@ def kafka_config(
     if sasl_password is not None:
         kwargs["sasl_password"] = sasl_password
     kwargs["client_options"] = extra
-    return KafkaConfig(**kwargs)
+    # an explicit address that is the local broker's gets its fast group-join settings
+    return KafkaConfig.resolve(bootstrap, state_dir=state_dir, **kwargs)
 
 
 def ensure_reachable(config: KafkaConfig, timeout: float = 5.0) -> None:
