@@ -163,6 +163,11 @@ def run_command(
     console = err_console if json_out else Console()
 
     def show(stats: Any) -> None:
+        if not stats.partitions and not stats.records_in:  # the group join can take seconds
+            console.print(
+                f"joining group {runner.group!r} ({stats.elapsed_s:.0f} s) ...", highlight=False
+            )
+            return
         console.print(
             f"in {stats.records_in:,} ({stats.in_rate:,.0f}/s)  "
             f"out {stats.records_out:,}  dead {stats.dead_lettered:,}  "
