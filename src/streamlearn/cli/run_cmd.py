@@ -124,6 +124,20 @@ def run_command(
     json_out: Annotated[
         bool, typer.Option("--json", help="Print the final counts as one JSON line.")
     ] = False,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            envvar="STREAMLEARN_METRICS_PORT",
+            help="Serve Prometheus metrics on 127.0.0.1:PORT/metrics.",
+        ),
+    ] = None,
+    reset_state: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Drop the saved state of this step at start (repeatable): for a step "
+            "renamed, removed or to be retrained from nothing."
+        ),
+    ] = None,
     bootstrap: Bootstrap = None,
     kafka_option: KafkaOption = None,
     sasl_username: SaslUser = None,
@@ -151,6 +165,8 @@ def run_command(
         raise typer.BadParameter("must be >= 1", param_hint="--max-records")
     if idle_timeout is not None and idle_timeout <= 0:
         raise typer.BadParameter("must be > 0 (seconds)", param_hint="--idle-timeout")
+    if metrics_port is not None and not 0 < metrics_port < 65536:
+        raise typer.BadParameter("must be a TCP port (1-65535)", param_hint="--metrics-port")
     pipeline = load_pipeline(target)
     config = kafka_config(bootstrap, kafka_option, sasl_username, sasl_password)
     options = RunOptions(
@@ -159,6 +175,8 @@ def run_command(
         max_records=max_records,
         idle_timeout=idle_timeout,
         commit_interval=commit_interval,
+        metrics_port=metrics_port,
+        reset_state=tuple(reset_state or ()),
     )
     console = err_console if json_out else Console()
 
