@@ -23,7 +23,8 @@ Examples
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import zlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,6 +70,13 @@ class Predict(Operator):
         Extra type names trusted when loading skops files.
     topic, artifact_topic
         The registry's control and artifact topics.
+    split, by, variant_column
+        A/B test: ``{"champion": 0.9, "challenger": 0.1}`` scores each record with one of
+        these aliases, chosen by a stable hash (CRC-32) of ``by``: the record key
+        (default), ``"partition"``, or a column name. The same key always meets the same
+        variant, on every instance and after every restart. Each row carries its variant
+        in ``variant_column``; per-variant counts go to the run's metrics
+        (``<step>.variant.<alias>``).
     """
 
     model: str = ""
@@ -82,6 +90,9 @@ class Predict(Operator):
     trusted: tuple[str, ...] = ()
     topic: str = CONTROL_TOPIC
     artifact_topic: str = ARTIFACT_TOPIC
+    split: Mapping[str, float] | None = None
+    by: str = "key"
+    variant_column: str = "model_variant"
     kind: str = field(default="ml.predict", init=False, repr=False)
     _loader: Loader = field(default=None, init=False, repr=False, compare=False)  # type: ignore[assignment]
 
@@ -93,6 +104,19 @@ class Predict(Operator):
             raise ConfigError(f"predict({self.model!r}): give alias= or version=, not both")
         if self.threads < 1:
             raise ConfigError(f"predict({self.model!r}): threads must be >= 1")
+        if self.split is not None:
+            split = dict(self.split)
+            if len(split) < 2 or not all(isinstance(a, str) and a for a in split):
+                raise ConfigError(f"predict({self.model!r}): split needs two or more aliases")
+            if not all(isinstance(w, (int, float)) and w > 0 for w in split.values()):
+                raise ConfigError(f"predict({self.model!r}): split weights must be > 0")
+            if self.version is not None:
+                raise ConfigError(f"predict({self.model!r}): give split= or version=, not both")
+            if not self.by:
+                raise ConfigError(
+                    f"predict({self.model!r}): by= must name the key, 'partition' or a column"
+                )
+            object.__setattr__(self, "split", split)
         # shared by every partition's step of this operator: one copy of each artifact
         object.__setattr__(self, "_loader", Loader(threads=self.threads, trusted=self.trusted))
 
@@ -114,16 +138,35 @@ class Predict(Operator):
         return _PredictStep(self)
 
 
+class _Variant:
+    """One alias (or pinned version) the step scores with, and what it has loaded."""
+
+    def __init__(self, label: str, alias: str | None, version: int | None) -> None:
+        self.label, self.alias, self.version = label, alias, version
+        self.current: ModelVersion | None = None
+        self.scorer: Any = None
+        self.columns: list[str] = []
+
+
 class _PredictStep(Step):
     def __init__(self, spec: Predict) -> None:
         self.spec = spec
         self.loader = spec._loader
         self.table = RegistryTable()
-        self.current: ModelVersion | None = None
-        self.scorer: Any = None
-        self.columns: list[str] = []
+        if spec.split is not None:
+            self.variants = [_Variant(a, a, None) for a in spec.split]
+            weights = np.array(list(spec.split.values()), dtype=np.float64)
+            self._edges = np.cumsum(weights / weights.sum())[:-1]
+        else:
+            label = spec.alias if spec.version is None else f"v{spec.version}"
+            self.variants = [_Variant(str(label), spec.alias, spec.version)]
         self._changed = True
         self._reported: set[tuple[int, str]] = set()
+
+    @property
+    def current(self) -> ModelVersion | None:
+        """The version of the (first) variant: what scores when there is no split."""
+        return self.variants[0].current
 
     # -- the registry ---------------------------------------------------------------------
     def process_side(self, port: str, batch: Batch, ctx: Context) -> Batch | None:
@@ -139,17 +182,17 @@ class _PredictStep(Step):
         self._changed = True
         return None
 
-    def _refresh(self, columns: list[str], ctx: Context, now: float) -> None:
+    def _refresh(self, var: _Variant, columns: list[str], ctx: Context, now: float) -> None:
         spec = self.spec
-        target = self.table.resolve(spec.model, alias=spec.alias, version=spec.version, now=now)
-        cur = self.current
+        target = self.table.resolve(spec.model, alias=var.alias, version=var.version, now=now)
+        cur = var.current
         if (
             target is not None
             and cur is not None
             and target.version == cur.version
             and target.sha256 == cur.sha256
         ):
-            self.current = target  # same model; its record (expiry) may have changed
+            var.current = target  # same model; its record (expiry) may have changed
             return
         if target is not None and (target.version, target.sha256) in self._reported:
             target = None  # refused before: not tried again (a new push is a new version)
@@ -159,7 +202,7 @@ class _PredictStep(Step):
                 if scorer is None:  # chunks still on their way: keep going, retry later
                     self._changed = True
                 else:
-                    self._switch(target, scorer, self._columns_for(target, columns), ctx)
+                    self._switch(var, target, scorer, self._columns_for(target, columns), ctx)
                     return
             except (ModelLoadError, ConfigError) as exc:
                 self._report(target, str(exc), ctx)
@@ -173,9 +216,9 @@ class _PredictStep(Step):
                     cur.name,
                     cur.version,
                 )
-                self.current, self.scorer = None, None
+                var.current, var.scorer = None, None
             else:
-                self.current = latest
+                var.current = latest
 
     def _columns_for(self, rec: ModelVersion, columns: list[str]) -> list[str]:
         names = list(rec.signature.names)
@@ -191,11 +234,14 @@ class _PredictStep(Step):
             )
         return names
 
-    def _switch(self, rec: ModelVersion, scorer: Any, columns: list[str], ctx: Context) -> None:
-        old = self.current
-        self.current, self.scorer, self.columns = rec, scorer, columns
+    def _switch(
+        self, var: _Variant, rec: ModelVersion, scorer: Any, columns: list[str], ctx: Context
+    ) -> None:
+        old = var.current
+        var.current, var.scorer, var.columns = rec, scorer, columns
         _count(ctx, f"{self.name}.swaps")
-        ctx.metrics[f"{self.name}.version"] = rec.version
+        suffix = "" if self.spec.split is None else f".{var.label}"
+        ctx.metrics[f"{self.name}.version{suffix}"] = rec.version
         log.info(
             "%s: %s now scored by v%d (was %s)",
             self.name,
@@ -214,28 +260,74 @@ class _PredictStep(Step):
     # -- scoring --------------------------------------------------------------------------
     def process(self, batch: Batch, ctx: Context) -> Batch | None:
         now = ctx.wall_time()
-        cur = self.current
-        if self._changed or (
-            cur is not None and cur.expires_at is not None and now >= cur.expires_at
-        ):
+        expired = any(
+            v.current is not None
+            and v.current.expires_at is not None
+            and now >= v.current.expires_at
+            for v in self.variants
+        )
+        if self._changed or expired:
             self._changed = False
-            self._refresh(batch.data.columns, ctx, now)
-            cur = self.current
+            for var in self.variants:
+                self._refresh(var, batch.data.columns, ctx, now)
+        if len(self.variants) == 1:
+            return self._score(self.variants[0], batch, ctx)
+        which = self._route(batch)
+        parts, kept = [], []
+        for i, var in enumerate(self.variants):
+            rows = np.flatnonzero(which == i)
+            if not len(rows):
+                continue
+            _count(ctx, f"{self.name}.variant.{var.label}", len(rows))
+            scored = self._score(var, batch.take(rows), ctx)
+            if scored is not None:
+                parts.append(
+                    scored.data.with_columns(pl.lit(var.label).alias(self.spec.variant_column))
+                )
+                kept.append(rows)
+        if not parts:
+            return None
+        # back in input order: records of one partition stay in offset order
+        positions = np.concatenate(kept)
+        order = np.argsort(positions, kind="stable")
+        frame = pl.concat(parts, how="vertical_relaxed")[pl.Series(order)]
+        return batch.take(positions[order]).with_data(frame)
+
+    def _route(self, batch: Batch) -> np.ndarray:
+        """The variant of each row, from a stable hash of its key, partition or column."""
+        by, n = self.spec.by, batch.height
+        if by == "partition":
+            part = batch.origin.partition if batch.origin is not None else 0
+            hashes = np.full(n, zlib.crc32(str(part).encode()), dtype=np.float64)
+        else:
+            if by == "key":
+                record_keys = batch.keys()  # a record without a key hashes as b""
+                raw: list[bytes] = [k or b"" for k in record_keys]
+            elif by in batch.data.columns:
+                text = batch.data[by].cast(pl.String).fill_null("").to_list()
+                raw = list(map(str.encode, text))
+            else:
+                raise ConfigError(f"{self.name}: split by {by!r}: no such column")
+            hashes = np.fromiter(map(zlib.crc32, raw), dtype=np.float64, count=n)
+        return np.searchsorted(self._edges, hashes / 2.0**32, side="right")
+
+    def _score(self, var: _Variant, batch: Batch, ctx: Context) -> Batch | None:
+        cur = var.current
         if cur is None:
             ctx.dead_letter(batch, NO_MODEL, self.name)
             return None
         df = batch.data
-        missing = [c for c in self.columns if c not in df.columns]
+        missing = [c for c in var.columns if c not in df.columns]
         if missing:
             ctx.dead_letter(batch, f"missing feature columns {missing}", self.name)
             return None
         X = np.ascontiguousarray(
-            df.select(pl.col(c).cast(pl.Float32) for c in self.columns)
+            df.select(pl.col(c).cast(pl.Float32) for c in var.columns)
             .fill_null(float("nan"))
             .to_numpy(),
             dtype=np.float32,
         )
-        pred, proba = self.scorer.predict(X)
+        pred, proba = var.scorer.predict(X)
         out = [
             pl.Series(self.spec.output, pred),
             pl.Series(self.spec.version_column, np.full(len(pred), cur.version, np.int32)),
@@ -260,6 +352,8 @@ def predict(
     output: str = "prediction",
     alias: str | None = "champion",
     version: int | None = None,
+    split: Mapping[str, float] | None = None,
+    by: str = "key",
     name: str | None = None,
     **kwargs: Any,
 ) -> Predict:
@@ -270,6 +364,8 @@ def predict(
     >>> import streamlearn as sl
     >>> sl.ml.predict("house-price", version=3).version
     3
+    >>> sl.ml.predict("house-price", split={"champion": 0.9, "challenger": 0.1}).split
+    {'champion': 0.9, 'challenger': 0.1}
 
     On Kafka (the registry filled with ``sl.registry.push``)::
 
@@ -283,6 +379,8 @@ def predict(
         output=output,
         alias=None if version is not None else alias,
         version=version,
+        split=split,
+        by=by,
         name=name,
         **kwargs,
     )
