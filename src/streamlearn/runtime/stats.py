@@ -58,13 +58,44 @@ class RunStats:
     first_record_at: float | None = None
     elapsed_s: float = 0.0
     metrics: dict[str, Any] = field(default_factory=dict)
-    e2e_p50_ms: float | None = None
-    e2e_p99_ms: float | None = None
-    e2e_max_ms: float | None = None
     #: latencies in the window the percentiles are taken over
     e2e_samples: int = 0
     _latency: np.ndarray = field(default_factory=lambda: np.empty(LATENCY_WINDOW), repr=False)
     _latency_next: int = field(default=0, repr=False)
+    #: (samples written, p50, p99, max) of the last read: percentiles are taken when
+    #: someone looks (progress, metrics), not for every batch a sink writes
+    _latency_cache: tuple[int, float, float, float] | None = field(default=None, repr=False)
+
+    def _percentiles(self) -> tuple[float, float, float] | None:
+        if not self.e2e_samples:
+            return None
+        cache = self._latency_cache
+        if cache is None or cache[0] != self._latency_next:
+            window = self._latency[: self.e2e_samples]
+            p50, p99 = np.percentile(window, (50, 99))
+            cache = (
+                self._latency_next,
+                round(float(p50), 2),
+                round(float(p99), 2),
+                round(float(window.max()), 2),
+            )
+            self._latency_cache = cache
+        return cache[1], cache[2], cache[3]
+
+    @property
+    def e2e_p50_ms(self) -> float | None:
+        pct = self._percentiles()
+        return pct[0] if pct else None
+
+    @property
+    def e2e_p99_ms(self) -> float | None:
+        pct = self._percentiles()
+        return pct[1] if pct else None
+
+    @property
+    def e2e_max_ms(self) -> float | None:
+        pct = self._percentiles()
+        return pct[2] if pct else None
 
     def record_output_latency(self, timestamps_ms: np.ndarray, now_ms: float) -> None:
         """Note the end-to-end latency of a batch of outputs: ``now_ms`` (wall clock,
@@ -85,11 +116,6 @@ class RunStats:
         ring[: n - first] = lat[first:]
         self._latency_next += n
         self.e2e_samples = min(self._latency_next, LATENCY_WINDOW)
-        window = ring[: self.e2e_samples]
-        p50, p99 = np.percentile(window, (50, 99))
-        self.e2e_p50_ms = round(float(p50), 2)
-        self.e2e_p99_ms = round(float(p99), 2)
-        self.e2e_max_ms = round(float(window.max()), 2)
 
     def as_dict(self) -> dict[str, Any]:
         d = {
@@ -97,5 +123,6 @@ class RunStats:
             for f in fields(self)
             if not f.name.startswith("_") and f.name not in ("started_at", "first_record_at")
         }
+        d.update(e2e_p50_ms=self.e2e_p50_ms, e2e_p99_ms=self.e2e_p99_ms, e2e_max_ms=self.e2e_max_ms)
         # deep copies, as dataclasses.asdict made them (the latency ring is left out)
         return copy.deepcopy(d)

@@ -59,6 +59,7 @@ class Tasks:
         """Build a chain per partition and restore its snapshot (checked against the
         pipeline's stateful steps, so an edited pipeline never silently starts over);
         then replay what the broadcast inputs delivered so far into it."""
+        history = [(topic, _batch(topic, part, msgs)) for topic, part, msgs in broadcast_history]
         for p in partitions:
             chain = self.pipeline.build()
             snap = snapshots.get(p)
@@ -66,8 +67,8 @@ class Tasks:
                 chain.restore(self._checked(p, snap.steps))
                 self.stats.restored_partitions.append(p)
             self.chains[p] = chain
-            for topic, partition, msgs in broadcast_history:
-                chain.push_side(topic, _batch(topic, partition, msgs), ctx)
+            for topic, batch in history:
+                chain.push_side(topic, batch, ctx)
         self.stats.partitions = sorted(self.chains)
 
     def _checked(self, partition: int, steps: dict[str, bytes]) -> dict[str, bytes]:
@@ -123,8 +124,9 @@ class Tasks:
         """Records of broadcast inputs: to the declaring step of every partition's chain.
         They are read in full at every start, so they move no offset and dirty nothing."""
         for topic, partition, msgs in groups:
+            batch = _batch(topic, partition, msgs)  # batches are values: one for all chains
             for chain in self.chains.values():
-                chain.push_side(topic, _batch(topic, partition, msgs), ctx)
+                chain.push_side(topic, batch, ctx)
             self.stats.broadcast_records += len(msgs)
 
     def tick(self, ctx: Context) -> None:
