@@ -70,9 +70,8 @@ def _free_port() -> int:
 
 def test_every_prometheus_metric_queried_is_exported():
     # a run as the exporter sees it: real learner and k-means figures, end-to-end latency
-    stats = RunStats(
-        records_in=10, records_out=7, in_rate=5.0, last_batch_ms=3.0, e2e_p50_ms=4.0, e2e_p99_ms=9.0
-    )
+    stats = RunStats(records_in=10, records_out=7, in_rate=5.0, last_batch_ms=3.0)
+    stats.record_output_latency(np.array([996, 991]), now_ms=1000.0)  # 4 and 9 ms old
     clf, reg = ClassificationMetrics(), RegressionMetrics()
     clf.update(np.array(["a", "b", "a"]), np.array(["a", "b", "b"]))
     reg.update(np.array([1.0, 2.0]), np.array([1.5, 2.0]))
