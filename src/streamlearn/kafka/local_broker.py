@@ -75,8 +75,22 @@ def _answers(bootstrap: str, timeout: float = 1.0) -> bool:
         return False
 
 
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Ask Linux to send SIGTERM to this (child) process when its parent exits."""
+    import ctypes
+    import sys
+
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 class LocalBroker:
-    """A Tansu broker process on loopback, started and stopped by this object."""
+    """A Tansu broker process on loopback, started and stopped by this object.
+
+    It stops with the process that started it, however that process ends (on Linux),
+    unless ``detached`` (what ``streamlearn broker start`` uses).
+    """
 
     def __init__(
         self,
@@ -85,8 +99,10 @@ class LocalBroker:
         host: str = "127.0.0.1",
         binary: str | None = None,
         log_path: Path | None = None,
+        detached: bool = False,
     ) -> None:
         self.host = host
+        self.detached = detached
         self.port = port
         self.binary = binary
         self.log_path = log_path
@@ -127,6 +143,9 @@ class LocalBroker:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                # a broker owned by this object dies with its process, even on SIGKILL
+                # (a killed test run or demo leaves no broker behind); a detached one lives on
+                preexec_fn=None if self.detached else _die_with_parent,
             )
         finally:
             log.close()
@@ -237,7 +256,7 @@ def start_background(state_dir: Path, port: int | None = None) -> tuple[BrokerIn
         return running, False
     state_dir = Path(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
-    broker = LocalBroker(port, log_path=state_dir / "broker.log").start()
+    broker = LocalBroker(port, log_path=state_dir / "broker.log", detached=True).start()
     assert broker.pid is not None and broker.port is not None
     info = BrokerInfo(
         pid=broker.pid,
