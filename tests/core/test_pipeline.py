@@ -1,8 +1,11 @@
+from dataclasses import dataclass, field
+
 import polars as pl
 import pytest
 
 import streamlearn as sl
 from streamlearn.core.errors import ConfigError
+from streamlearn.core.operator import SideInput, Step
 
 
 def test_pipe_composes_and_names_steps_stably():
@@ -37,3 +40,51 @@ def test_chain_counts_rows_removed():
     assert sum(b.height for b in out) == 1
     assert ctx.dead_lettered == 1
     assert chain.rows_removed - ctx.dead_lettered == 1  # the filtered row
+
+
+@dataclass(frozen=True)
+class _Rates(sl.Operator):
+    """Adds ``column`` from a ``{"sym", "rate"}`` table read from ``table`` (``mode``)."""
+
+    table: str = "rates"
+    column: str = "rate"
+    mode: str = "broadcast"
+    kind: str = field(default="rates", init=False, repr=False)
+
+    def inputs(self) -> tuple[SideInput, ...]:
+        decode = sl.read.from_kafka(self.table) | sl.decode.json({"sym": "string", "rate": "float"})
+        return (SideInput("table", decode, mode=self.mode),)
+
+    def build(self) -> Step:
+        return _RatesStep(self.column)
+
+
+class _RatesStep(Step):
+    def __init__(self, column: str) -> None:
+        self.column, self.rates = column, {}
+
+    def process_side(self, port, batch, ctx):
+        self.rates.update(zip(batch.data["sym"], batch.data["rate"], strict=True))
+
+    def process(self, batch, ctx):
+        rate = batch.data["sym"].replace_strict(self.rates, default=None, return_dtype=pl.Float64)
+        return batch.with_data(batch.data.with_columns(rate.alias(self.column)))
+
+
+def test_a_broadcast_topic_may_feed_several_steps():
+    p = _Rates(column="a") | sl.map({"x": pl.lit(1)}) | _Rates(column="b")
+    assert [r.step for r in p.routes()["rates"]] == [0, 2]
+    table = pl.DataFrame({"value": [b'{"sym": "AB", "rate": 2.0}']})
+    chain = p.build()
+    ctx = sl.Context()
+    chain.push_side("rates", sl.Batch.from_frame(table), ctx)
+    got = chain.push(sl.Batch.from_frame(pl.DataFrame({"sym": ["AB", "CD"]})), ctx)
+    assert got.data["a"].to_list() == got.data["b"].to_list() == [2.0, None]
+    assert chain.rows_in == [3, 2, 3]  # each reader counted the side record once
+
+
+def test_a_copartitioned_topic_or_the_input_is_read_by_one_step_only():
+    with pytest.raises(ConfigError, match="read twice"):
+        (_Rates(mode="copartitioned") | _Rates(column="b")).routes()
+    with pytest.raises(ConfigError, match="both the pipeline's input and a side input"):
+        (sl.read.from_kafka("rates") | _Rates()).routes()

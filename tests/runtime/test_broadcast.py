@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 import orjson
 import polars as pl
 import pytest
+from confluent_kafka import Producer
 
 import streamlearn as sl
 from streamlearn.core.operator import SideInput, Step
+from streamlearn.runtime.broadcast import Broadcasts
 from tests.kafka_helpers import consume_all, produce
 
 pytestmark = pytest.mark.broker
@@ -91,3 +93,37 @@ def test_broadcast_table_is_loaded_first_and_updates_between_batches(kafka, topi
     assert all(got[i]["rate"] == (1.0 if i % 2 else 2.0) for i in range(100))
     assert all(got[i]["rate"] == (10.0 if i % 2 else 2.0) for i in range(100, 200))
     assert runner.stats.broadcast_records == 1  # the update; the first two at catch-up
+
+
+def test_history_keeps_the_last_record_per_key_like_a_compacted_topic(kafka, topic_factory):
+    table = topic_factory(partitions=2)
+    writes = [  # (partition, key, value)
+        (0, b"a", b"a1"),
+        (0, b"b", b"b1"),
+        (0, None, b"keyless"),
+        (0, b"a", b"a2"),
+        (0, b"b", None),  # a tombstone: b is gone
+        (1, b"c", b"c1"),
+        (1, b"c", None),  # partition 1 ends up empty
+    ]
+    producer = Producer(kafka.producer_config(**{"linger.ms": 0}))
+    for part, key, value in writes:
+        producer.produce(table, value, key, partition=part)
+    assert producer.flush(10) == 0
+    reader = Broadcasts(kafka, [table], {table: 2})
+    try:
+        reader.catch_up()
+        kept = [(t, p, [(m.key(), m.value()) for m in msgs]) for t, p, msgs in reader.history]
+        assert kept == [(table, 0, [(None, b"keyless"), (b"a", b"a2")])]  # in offset order
+        producer.produce(table, b"b2", b"b", partition=0)
+        producer.produce(table, b"a3", b"a", partition=0)
+        assert producer.flush(10) == 0
+        deadline = time.monotonic() + 20
+        got: list = []
+        while len(got) < 2 and time.monotonic() < deadline:
+            got += [(m.key(), m.value()) for _, _, msgs in reader.poll(0.2) for m in msgs]
+        assert got == [(b"b", b"b2"), (b"a", b"a3")]  # a running chain gets every record
+        live = [(m.key(), m.value()) for m in reader.history[0][2]]
+        assert live == [(None, b"keyless"), (b"b", b"b2"), (b"a", b"a3")]
+    finally:
+        reader.close()

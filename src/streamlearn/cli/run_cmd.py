@@ -252,12 +252,17 @@ SUMMARY_FIELDS = (
 )
 
 
-def model_summary(report: dict[str, Any]) -> str:
-    """One line of a step's live metrics (online learners, k-means).
+def model_summary(report: Any) -> str:
+    """One line of a step's live metrics (online learners, k-means). Flat figures (a
+    predict step's ``<step>.swaps``, ``<step>.version``) are not a report: no line.
 
     >>> model_summary({"accuracy": 0.9512, "window": {"accuracy": 0.97}, "learned": 1200})
     'accuracy 0.951 (last window 0.970)  learned 1,200'
+    >>> model_summary(3)
+    ''
     """
+    if not isinstance(report, dict):
+        return ""
     parts = []
     for name in SUMMARY_FIELDS:
         value = report.get(name)

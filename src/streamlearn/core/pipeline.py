@@ -46,6 +46,7 @@ class Route:
     step: int
     port: str
     decode: Pipeline
+    mode: str = "copartitioned"
 
 
 @dataclass(frozen=True)
@@ -125,18 +126,26 @@ class Pipeline:
             step = op.build()
             step.name = name
             steps.append(step)
-        sides = {}
-        for topic, route in self.routes().items():
-            side = route.decode.build()
-            for sub in side.steps:  # "pa.feedback/0-decode.json": whose input it decodes
-                sub.name = f"{steps[route.step].name}.{route.port}/{sub.name}"
-            sides[topic] = (route.step, route.port, side)
+        sides: dict[str, list[tuple[int, str, Chain]]] = {}
+        for topic, routes in self.routes().items():
+            for route in routes:
+                side = route.decode.build()
+                for sub in side.steps:  # "pa.feedback/0-decode.json": whose input it decodes
+                    sub.name = f"{steps[route.step].name}.{route.port}/{sub.name}"
+                sides.setdefault(topic, []).append((route.step, route.port, side))
         return Chain(steps, sides)
 
     # -- declared inputs and outputs ------------------------------------------------
-    def routes(self) -> dict[str, Route]:
-        """Side-input topics and where their records go (from ``Operator.inputs()``)."""
-        routes: dict[str, Route] = {}
+    def routes(self) -> dict[str, tuple[Route, ...]]:
+        """Side-input topics and where their records go (from ``Operator.inputs()``).
+
+        A topic is read once per pipeline. A *broadcast* topic may be declared by several
+        steps (two ``sl.ml.predict`` steps reading one model registry): it is still read
+        once, and each declaring step gets every batch, in pipeline order. A
+        co-partitioned topic has one reader step, and the main input is no side input:
+        what one step would consume there, another would miss.
+        """
+        routes: dict[str, tuple[Route, ...]] = {}
         for i, op in enumerate(self.operators):
             for side in op.inputs():
                 src = side.pipeline.source
@@ -151,9 +160,19 @@ class Pipeline:
                         "must be stateless and have no inputs of their own"
                     )
                 for topic in src.topics:
-                    if topic in routes or (self.source is not None and topic in self.source.topics):
-                        raise ConfigError(f"topic {topic!r} is read twice by the pipeline")
-                    routes[topic] = Route(i, side.port, side.pipeline)
+                    if self.source is not None and topic in self.source.topics:
+                        raise ConfigError(
+                            f"topic {topic!r} is both the pipeline's input and a side input"
+                        )
+                    before = routes.get(topic, ())
+                    if before and not (
+                        side.mode == "broadcast" and all(r.mode == "broadcast" for r in before)
+                    ):
+                        raise ConfigError(
+                            f"topic {topic!r} is read twice by the pipeline (only broadcast "
+                            "side inputs may be shared by several steps)"
+                        )
+                    routes[topic] = (*before, Route(i, side.port, side.pipeline, side.mode))
         return routes
 
     def side_inputs(self) -> list[SideInput]:
@@ -216,10 +235,13 @@ class Chain:
     """The built steps of one partition, pushing batches through in order."""
 
     def __init__(
-        self, steps: Sequence[Step], sides: dict[str, tuple[int, str, Chain]] | None = None
+        self,
+        steps: Sequence[Step],
+        sides: dict[str, list[tuple[int, str, Chain]]] | None = None,
     ) -> None:
         self.steps = list(steps)
-        #: side-input topic -> (step index, port, the side input's own built operators)
+        #: side-input topic -> its readers: (step index, port, the side input's own built
+        #: operators); several only for a broadcast topic that several steps declared
         self.sides = sides or {}
         #: rows that went into / came out of each step (rows dropped by filters, held in
         #: buffers or dead-lettered are the difference)
@@ -238,33 +260,45 @@ class Chain:
 
     def push_side(self, topic: str, batch: Batch, ctx: Context) -> Batch | None:
         """A batch of a side-input topic: through its own operators, then to the step
-        that declared it; what that step returns continues down the chain."""
-        i, port, decode = self.sides[topic]
-        self.rows_in[i] += batch.height
-        decoded = decode.push(batch, ctx)
-        if decoded is None or decoded.height == 0:
-            return None
-        out = self.steps[i].process_side(port, decoded, ctx)
-        if out is None or out.height == 0:
-            return None
-        self.rows_out[i] += out.height
-        return self.push(out, ctx, i + 1)
+        that declared it; what that step returns continues down the chain. A topic that
+        several steps declared goes to each, in pipeline order; what comes out of the
+        chain is then the last non-empty result (each continued down the chain, so
+        sinks saw them all)."""
+        out = None
+        for i, port, decode in self.sides[topic]:
+            decoded = decode.push(batch, ctx)
+            if decoded is not None and decoded.height:
+                res = self._to_step(i, port, decoded, ctx, batch.height)
+                out = res if res is not None else out
+            else:
+                self.rows_in[i] += batch.height
+        return out
 
     def push_port(
         self, port: str, batch: Batch, ctx: Context, *, decoded: bool = False
     ) -> Batch | None:
         """:meth:`push_side` by port name (offline); ``decoded`` skips the side input's
-        operators (the batch is already what they would make of the records)."""
-        topic = next((t for t, (_, p, _) in self.sides.items() if p == port), None)
-        if topic is None:
+        operators (the batch is already what they would make of the records). Every
+        step with that port gets the batch."""
+        readers = [(i, d) for rs in self.sides.values() for i, p, d in rs if p == port]
+        if not readers:
             raise ConfigError(
                 f"no step has a side input {port!r}; ports: "
-                f"{sorted({p for _, p, _ in self.sides.values()})}"
+                f"{sorted({p for rs in self.sides.values() for _, p, _ in rs})}"
             )
-        if not decoded:
-            return self.push_side(topic, batch, ctx)
-        i = self.sides[topic][0]
-        self.rows_in[i] += batch.height
+        out = None
+        for i, decode in readers:
+            ready = batch if decoded else decode.push(batch, ctx)
+            if ready is None or ready.height == 0:
+                self.rows_in[i] += batch.height
+                continue
+            res = self._to_step(i, port, ready, ctx, batch.height)
+            out = res if res is not None else out
+        return out
+
+    def _to_step(self, i: int, port: str, batch: Batch, ctx: Context, n_in: int) -> Batch | None:
+        """A decoded side batch into step ``i``, and what it returns on down the chain."""
+        self.rows_in[i] += n_in
         out = self.steps[i].process_side(port, batch, ctx)
         if out is None or out.height == 0:
             return None
@@ -287,7 +321,7 @@ class Chain:
         restart (see :meth:`Step.pending`).
         """
         oldest: dict[tuple[str, int], int] = {}
-        side_steps = [st for _, _, c in self.sides.values() for st in c.steps]
+        side_steps = [st for rs in self.sides.values() for _, _, c in rs for st in c.steps]
         for step in [*self.steps, *side_steps]:
             for b in step.pending():
                 if b.origin is None or not len(b.origin):

@@ -7,9 +7,14 @@ to the declaring step of **every** partition it owns (each step keeps the table 
 needs). The topic is read to its end before the first record of the main input is
 processed, so a model registry is loaded before anything is scored, and polled between
 batches afterwards, so a change takes effect between two batches. A partition assigned
-later gets the whole history replayed into its fresh chain first. Such topics are small
-and compacted by nature (a record per model version, per table key), so the history is
-kept as the records themselves.
+later gets the whole history replayed into its fresh chain first.
+
+The history is kept the way a compacted topic keeps it: the last record per key, in the
+order of those last writes, and no key whose last record is a tombstone (a fresh chain
+that never saw the key loses nothing). What stays is what a table built from the topic
+needs: a model registry keeps each version's current record and the artifact chunks of
+the versions not deleted, not every superseded record nor the chunks of deleted
+versions. Records without a key cannot be superseded and are all kept.
 """
 
 from __future__ import annotations
@@ -35,7 +40,9 @@ class Broadcasts:
 
     def __init__(self, kafka: KafkaConfig, topics: list[str], partitions: dict[str, int]) -> None:
         self.topics = topics
-        self.history: list[Group] = []
+        #: per topic partition, in first-read order: the live records, by key (keyless
+        #: records by offset), in the order they were last written
+        self._live: dict[tuple[str, int], dict[Any, Any]] = {}
         self._ended: set[tuple[str, int]] = set()
         self._all = {(t, p) for t in topics for p in range(partitions[t])}
         conf = kafka.consumer_config(
@@ -50,8 +57,26 @@ class Broadcasts:
         ends: list[tuple[str, int]] = []
         groups = split_by_partition(msgs, one_topic=len(self.topics) == 1, ends=ends)
         self._ended.update(ends)
-        self.history.extend(groups)
+        for topic, part, batch in groups:
+            self._keep(self._live.setdefault((topic, part), {}), batch)
         return groups
+
+    @property
+    def history(self) -> list[Group]:
+        """What a partition assigned now is replayed: each topic partition's live records
+        in offset order (see the module docstring)."""
+        return [(t, p, list(live.values())) for (t, p), live in self._live.items() if live]
+
+    @staticmethod
+    def _keep(live: dict[Any, Any], msgs: list[Any]) -> None:
+        for m in msgs:
+            key = m.key()
+            if key is None:
+                live[("offset", m.offset())] = m
+                continue
+            live.pop(key, None)  # a rewrite moves the key to the end: offset order
+            if m.value() is not None:
+                live[key] = m
 
     def catch_up(self, timeout: float = 60.0) -> list[Group]:
         """Read every broadcast partition to its end (partition EOF, as Kafka defines the
@@ -64,7 +89,7 @@ class Broadcasts:
                 raise ConfigError(f"timed out reading broadcast input(s) {left} to the end")
             out.extend(self.poll(0.2))
         log.info(
-            "broadcast inputs %s read to the end (%d records)",
+            "broadcast inputs %s read to the end (%d live records)",
             self.topics,
             sum(len(m) for _, _, m in self.history),
         )

@@ -97,7 +97,9 @@ class Runner:
                 )
             topics = side.pipeline.source.topics  # type: ignore[union-attr]
             (broadcast if side.mode == "broadcast" else copartitioned).extend(topics)
-        self.broadcast_topics = broadcast
+        # a broadcast topic several steps declare (one registry, two predict steps) is
+        # read once and handed to each of them (Pipeline.routes)
+        self.broadcast_topics = list(dict.fromkeys(broadcast))
         self.side_topics = copartitioned
         self.topics = list(dict.fromkeys([*self.source.topics, *self.side_topics]))
         self.broadcasts: Broadcasts | None = None
