@@ -46,6 +46,7 @@ class Route:
     step: int
     port: str
     decode: Pipeline
+    mode: str = "copartitioned"
 
 
 @dataclass(frozen=True)
@@ -125,18 +126,22 @@ class Pipeline:
             step = op.build()
             step.name = name
             steps.append(step)
-        sides = {}
-        for topic, route in self.routes().items():
-            side = route.decode.build()
-            for sub in side.steps:  # "pa.feedback/0-decode.json": whose input it decodes
-                sub.name = f"{steps[route.step].name}.{route.port}/{sub.name}"
-            sides[topic] = (route.step, route.port, side)
+        sides: dict[str, list[tuple[int, str, Chain]]] = {}
+        for topic, routes in self.routes().items():
+            for route in routes:
+                side = route.decode.build()
+                for sub in side.steps:  # "pa.feedback/0-decode.json": whose input it decodes
+                    sub.name = f"{steps[route.step].name}.{route.port}/{sub.name}"
+                sides.setdefault(topic, []).append((route.step, route.port, side))
         return Chain(steps, sides)
 
     # -- declared inputs and outputs ------------------------------------------------
-    def routes(self) -> dict[str, Route]:
-        """Side-input topics and where their records go (from ``Operator.inputs()``)."""
-        routes: dict[str, Route] = {}
+    def routes(self) -> dict[str, list[Route]]:
+        """Side-input topics and where their records go (from ``Operator.inputs()``).
+
+        A broadcast topic may feed several steps (two ``sl.ml.predict`` steps read one
+        registry); any other topic is read once."""
+        routes: dict[str, list[Route]] = {}
         for i, op in enumerate(self.operators):
             for side in op.inputs():
                 src = side.pipeline.source
@@ -151,9 +156,16 @@ class Pipeline:
                         "must be stateless and have no inputs of their own"
                     )
                 for topic in src.topics:
-                    if topic in routes or (self.source is not None and topic in self.source.topics):
+                    before = routes.get(topic, [])
+                    shared = side.mode == "broadcast" and all(
+                        r.mode == "broadcast" and r.step != i for r in before
+                    )
+                    main = self.source is not None and topic in self.source.topics
+                    if main or (before and not shared):
                         raise ConfigError(f"topic {topic!r} is read twice by the pipeline")
-                    routes[topic] = Route(i, side.port, side.pipeline)
+                    routes.setdefault(topic, []).append(
+                        Route(i, side.port, side.pipeline, side.mode)
+                    )
         return routes
 
     def side_inputs(self) -> list[SideInput]:
@@ -216,10 +228,11 @@ class Chain:
     """The built steps of one partition, pushing batches through in order."""
 
     def __init__(
-        self, steps: Sequence[Step], sides: dict[str, tuple[int, str, Chain]] | None = None
+        self, steps: Sequence[Step], sides: dict[str, list[tuple[int, str, Chain]]] | None = None
     ) -> None:
         self.steps = list(steps)
-        #: side-input topic -> (step index, port, the side input's own built operators)
+        #: side-input topic -> [(step index, port, the side input's own built operators)]
+        #: (a broadcast topic may feed several steps)
         self.sides = sides or {}
         #: rows that went into / came out of each step (rows dropped by filters, held in
         #: buffers or dead-lettered are the difference)
@@ -238,38 +251,47 @@ class Chain:
 
     def push_side(self, topic: str, batch: Batch, ctx: Context) -> Batch | None:
         """A batch of a side-input topic: through its own operators, then to the step
-        that declared it; what that step returns continues down the chain."""
-        i, port, decode = self.sides[topic]
-        self.rows_in[i] += batch.height
-        decoded = decode.push(batch, ctx)
-        if decoded is None or decoded.height == 0:
-            return None
-        out = self.steps[i].process_side(port, decoded, ctx)
-        if out is None or out.height == 0:
-            return None
-        self.rows_out[i] += out.height
-        return self.push(out, ctx, i + 1)
+        that declared it (each, in order, when several did); what such a step returns
+        continues down the chain (the last of these results is returned)."""
+        result = None
+        for i, port, decode in self.sides[topic]:
+            self.rows_in[i] += batch.height
+            decoded = decode.push(batch, ctx)
+            if decoded is None or decoded.height == 0:
+                continue
+            out = self.steps[i].process_side(port, decoded, ctx)
+            if out is None or out.height == 0:
+                continue
+            self.rows_out[i] += out.height
+            result = self.push(out, ctx, i + 1)
+        return result
 
     def push_port(
         self, port: str, batch: Batch, ctx: Context, *, decoded: bool = False
     ) -> Batch | None:
         """:meth:`push_side` by port name (offline); ``decoded`` skips the side input's
         operators (the batch is already what they would make of the records)."""
-        topic = next((t for t, (_, p, _) in self.sides.items() if p == port), None)
+        topic = next(
+            (t for t, routes in self.sides.items() for _, p, _ in routes if p == port), None
+        )
         if topic is None:
             raise ConfigError(
                 f"no step has a side input {port!r}; ports: "
-                f"{sorted({p for _, p, _ in self.sides.values()})}"
+                f"{sorted({p for routes in self.sides.values() for _, p, _ in routes})}"
             )
         if not decoded:
             return self.push_side(topic, batch, ctx)
-        i = self.sides[topic][0]
-        self.rows_in[i] += batch.height
-        out = self.steps[i].process_side(port, batch, ctx)
-        if out is None or out.height == 0:
-            return None
-        self.rows_out[i] += out.height
-        return self.push(out, ctx, i + 1)
+        result = None
+        for i, p, _ in self.sides[topic]:
+            if p != port:
+                continue
+            self.rows_in[i] += batch.height
+            out = self.steps[i].process_side(port, batch, ctx)
+            if out is None or out.height == 0:
+                continue
+            self.rows_out[i] += out.height
+            result = self.push(out, ctx, i + 1)
+        return result
 
     def _emitted(self, i: int, batch: Batch | None) -> None:
         if batch is not None:
@@ -287,7 +309,7 @@ class Chain:
         restart (see :meth:`Step.pending`).
         """
         oldest: dict[tuple[str, int], int] = {}
-        side_steps = [st for _, _, c in self.sides.values() for st in c.steps]
+        side_steps = [st for routes in self.sides.values() for _, _, c in routes for st in c.steps]
         for step in [*self.steps, *side_steps]:
             for b in step.pending():
                 if b.origin is None or not len(b.origin):

@@ -97,7 +97,7 @@ class Runner:
                 )
             topics = side.pipeline.source.topics  # type: ignore[union-attr]
             (broadcast if side.mode == "broadcast" else copartitioned).extend(topics)
-        self.broadcast_topics = broadcast
+        self.broadcast_topics = list(dict.fromkeys(broadcast))  # steps may share one
         self.side_topics = copartitioned
         self.topics = list(dict.fromkeys([*self.source.topics, *self.side_topics]))
         self.broadcasts: Broadcasts | None = None
