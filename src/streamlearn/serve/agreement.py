@@ -78,10 +78,10 @@ class Agreement:
         """Add pairs of predictions of the same records (rows with a missing value on
         either side are left out)."""
         if self.task == CLASSIFICATION:
-            frame = pl.DataFrame(
-                {"a": pl.Series(list(np.asarray(a))), "b": pl.Series(list(np.asarray(b)))},
-                strict=False,
-            )
+            sa, sb = _series(a), _series(b)
+            if sa.dtype != sb.dtype and sa.dtype.is_numeric() and sb.dtype.is_numeric():
+                sa, sb = sa.cast(pl.Float64), sb.cast(pl.Float64)  # 1 and 1.0 agree
+            frame = pl.DataFrame({"a": sa, "b": sb})
             frame = frame.select(pl.col("a", "b").cast(pl.String)).drop_nulls()
             if not frame.height:
                 return
@@ -124,6 +124,13 @@ class Agreement:
             "max_abs_diff": self.max_abs if n else None,
             "mean_diff": self.diff_sum / n if n else None,
         }
+
+
+def _series(values: Any) -> pl.Series:
+    arr = np.asarray(values)
+    if arr.dtype.kind == "O":  # Python objects (labels read from JSON): one by one
+        return pl.Series(arr.tolist(), strict=False)
+    return pl.Series(arr)
 
 
 def fold(reports: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
