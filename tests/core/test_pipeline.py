@@ -88,3 +88,38 @@ def test_a_copartitioned_topic_or_the_input_is_read_by_one_step_only():
         (_Rates(mode="copartitioned") | _Rates(column="b")).routes()
     with pytest.raises(ConfigError, match="both the pipeline's input and a side input"):
         (sl.read.from_kafka("rates") | _Rates()).routes()
+
+
+def test_a_broadcast_topic_may_feed_several_steps_any_other_topic_once():
+    from dataclasses import dataclass
+
+    from streamlearn.core.operator import Operator, SideInput, StatelessStep
+
+    class Echo(StatelessStep):
+        def process(self, batch, ctx):
+            return batch
+
+        def process_side(self, port, batch, ctx):
+            ctx.metrics[f"{self.name}.{port}"] = ctx.metrics.get(f"{self.name}.{port}", 0) + 1
+            return None
+
+    @dataclass(frozen=True)
+    class Reads(Operator):
+        mode: str = "broadcast"
+
+        def inputs(self):
+            side = sl.read.from_kafka("ctl") | sl.decode.raw()
+            return (SideInput("control", side, mode=self.mode),)
+
+        def build(self):
+            return Echo()
+
+    two = Reads("broadcast", name="a") | Reads("broadcast", name="b")
+    assert [r.step for r in two.routes()["ctl"]] == [0, 1]
+    ctx = sl.Context()
+    two.apply(pl.DataFrame({"x": [1]}), ctx=ctx, side={"control": pl.DataFrame({"y": [1]})})
+    assert ctx.metrics == {"a.control": 1, "b.control": 1}
+    with pytest.raises(ConfigError, match="read twice"):
+        (Reads("copartitioned", name="a") | Reads("copartitioned", name="b")).routes()
+    with pytest.raises(ConfigError, match="read twice"):
+        (Reads("broadcast", name="a") | Reads("copartitioned", name="b")).routes()

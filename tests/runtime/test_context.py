@@ -70,6 +70,19 @@ def test_emit_goes_on_after_a_full_queue_without_loss_or_repeat(full_at):
     assert ctx.produced == {"out": 6}
 
 
+@pytest.mark.parametrize("full_at", [set(), {1}, {3}, {2, 5}])
+def test_emit_writes_extra_header_columns_after_sl_id(full_at):
+    producer = FakeProducer(full_at)
+    ctx = KafkaContext(producer, pipeline="p", dead_letter_topic="p.dlq")
+    versions = [f"hp:{i % 2 + 1}".encode() for i in range(5)]
+    ctx.emit("out", batch(5), [b"v"] * 5, headers=[("sl-model-version", versions)])
+    assert [s[5] for s in producer.sent] == [
+        [("sl-id", f"src/3/{40 + i}".encode()), ("sl-model-version", versions[i])] for i in range(5)
+    ]
+    with pytest.raises(ValueError, match="header column"):
+        ctx.emit("out", batch(2), [b"a", b"b"], headers=[("h", [b"only one"])])
+
+
 def test_emit_refuses_mismatched_lengths():
     ctx = KafkaContext(FakeProducer(), pipeline="p", dead_letter_topic="p.dlq")
     with pytest.raises(ValueError):

@@ -18,6 +18,7 @@ import typer
 from typer.core import TyperGroup
 
 from streamlearn.cli.broker_cmd import app as broker_app
+from streamlearn.cli.compare_cmd import compare
 from streamlearn.cli.dashboard_cmd import dashboard
 from streamlearn.cli.demo import demo
 from streamlearn.cli.models_cmd import app as models_app
@@ -151,6 +152,7 @@ app.command("demo")(demo)
 app.command("run")(run_command)
 app.command("produce")(produce)
 app.command("dashboard")(dashboard)
+app.command("compare")(compare)
 app.add_typer(models_app, name="models")
 app.add_typer(
     broker_app,

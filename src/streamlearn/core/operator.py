@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -93,6 +93,10 @@ class Context:
         #: rows handed to sinks (the pipeline's output; side streams such as a learner's
         #: metrics are not counted)
         self.rows_written = 0
+        #: columns that Kafka sinks also write as a header of each record: column ->
+        #: (header name, text before the value), e.g. ``{"model_version":
+        #: ("sl-model-version", "house-price:")}`` (set by the steps that make them)
+        self.record_headers: dict[str, tuple[str, str]] = {}
 
     def sink(self, step: str, spec: Any) -> Any:
         """The sink of step ``step``, opened with ``spec.open(self)`` on first use: one
@@ -147,8 +151,12 @@ class Context:
         batch: Batch,
         values: list[bytes],
         keys: list[bytes | None] | None = None,
+        headers: Sequence[tuple[str, Sequence[bytes]]] = (),
     ) -> None:
-        """Hand encoded records to a sink destination (a topic, a table...)."""
+        """Hand encoded records to a sink destination (a topic, a table...).
+
+        ``headers`` are extra record headers, as columns: ``(name, one value per
+        record)``; the Kafka runtime writes them after ``sl-id``."""
         self.outputs.setdefault(destination, []).append(batch)
 
     @property

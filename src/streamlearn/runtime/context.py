@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import time
 from collections import deque
+from collections.abc import Sequence
 from itertools import count, repeat
 from operator import itemgetter
 from typing import Any
@@ -77,8 +78,13 @@ class KafkaContext(Context):
         batch: Batch,
         values: list[bytes],
         keys: list[bytes | None] | None = None,
+        headers: Sequence[tuple[str, Sequence[bytes]]] = (),
     ) -> None:
         ids = batch.record_ids()
+        if any(len(vals) != len(values) for _, vals in headers):
+            raise ValueError(
+                f"emit to {destination!r}: a header column has not {len(values)} values"
+            )
         if len(ids) != len(values) or (keys is not None and len(keys) != len(values)):
             raise ValueError(
                 f"emit to {destination!r}: {len(values)} values, {len(ids)} ids, "
@@ -91,7 +97,15 @@ class KafkaContext(Context):
         # BufferError we know where to go on.
         pulled = count()
         counted = map(itemgetter(1), zip(pulled, values, strict=False))
-        headers = map(list, zip(zip(repeat("sl-id"), ids)))
+        # per record [("sl-id", id), (name, value)...]: zips, no Python frame per record
+        per_record = map(
+            list,
+            zip(
+                zip(repeat("sl-id"), ids),
+                *(zip(repeat(h), vals) for h, vals in headers),
+                strict=True,
+            ),
+        )
         try:
             deque(
                 map(
@@ -103,7 +117,7 @@ class KafkaContext(Context):
                     repeat(None),
                     repeat(None),
                     repeat(0),
-                    headers,
+                    per_record,
                 ),
                 0,
             )
@@ -117,13 +131,22 @@ class KafkaContext(Context):
                 values[done:],
                 keys[done:] if keys is not None else [None] * (len(values) - done),
                 ids[done:],
+                [(h, vals[done:]) for h, vals in headers],
             )
         self.produced[destination] = self.produced.get(destination, 0) + len(values)
 
     def _produce_slowly(
-        self, topic: str, values: list[bytes], keys: list[bytes | None], ids: list[bytes]
+        self,
+        topic: str,
+        values: list[bytes],
+        keys: list[bytes | None],
+        ids: list[bytes],
+        headers: Sequence[tuple[str, Sequence[bytes]]] = (),
     ) -> None:
-        produce_all(self.producer, topic, values, keys, headers=([("sl-id", rid)] for rid in ids))
+        per_record = (
+            [("sl-id", rid), *((h, vals[i]) for h, vals in headers)] for i, rid in enumerate(ids)
+        )
+        produce_all(self.producer, topic, values, keys, headers=per_record)
 
     def observe_output(self, batch: Batch) -> None:
         """End-to-end latency of outputs: now minus their input records' timestamps, on

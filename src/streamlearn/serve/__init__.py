@@ -10,7 +10,16 @@ Examples
 'm'
 """
 
+from streamlearn.serve.agreement import Agreement, fold
 from streamlearn.serve.errors import ModelLoadError
-from streamlearn.serve.predict import NO_MODEL, Predict, predict
+from streamlearn.serve.predict import NO_MODEL, VERSION_HEADER, Predict, predict
 
-__all__ = ["NO_MODEL", "ModelLoadError", "Predict", "predict"]
+__all__ = [
+    "NO_MODEL",
+    "VERSION_HEADER",
+    "Agreement",
+    "ModelLoadError",
+    "Predict",
+    "fold",
+    "predict",
+]

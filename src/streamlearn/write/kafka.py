@@ -6,7 +6,9 @@ flushes them all at once (at-least-once) or commits them in one transaction with
 input offsets (exactly-once).
 
 Each output record carries the header ``sl-id``: the topic/partition/offset of the input
-record it came from. A restart after a crash may produce a record again (at-least-once
+record it came from; and a header for each column a step registered in
+``Context.record_headers`` (``sl-model-version: <model>:<version>`` from
+``sl.ml.predict``). A restart after a crash may produce a record again (at-least-once
 delivery); a consumer downstream can drop the repeat by that id, and an exactly-once run
 never shows it to ``read_committed`` readers.
 """
@@ -90,14 +92,41 @@ class KafkaSink(Sink):
             keys = [None if k is None else str(k).encode() for k in batch.data[spec.key].to_list()]
         else:
             keys = batch.keys()
-        self.ctx.emit(spec.topic, batch, encode_json(_json_safe(df)), keys)
+        self.ctx.emit(
+            spec.topic,
+            batch,
+            encode_json(json_safe(df)),
+            keys,
+            headers=header_columns(batch, self.ctx),
+        )
 
     def flush(self) -> None:
         """Nothing of its own to flush: the checkpoint flushes (or commits) the run's
         producer, which holds these records with the dead letters and snapshots."""
 
 
-def _json_safe(df: pl.DataFrame) -> pl.DataFrame:
+def header_columns(batch: Batch, ctx: Context) -> list[tuple[str, list[bytes]]]:
+    """The extra headers of a batch's records, from the columns registered in
+    ``ctx.record_headers`` that the batch has (before ``columns=`` selects the value's
+    columns: a version column left out of the value still gives its header).
+
+    >>> import polars as pl
+    >>> ctx = Context()
+    >>> ctx.record_headers["model_version"] = ("sl-model-version", "hp:")
+    >>> header_columns(Batch(pl.DataFrame({"model_version": [3, None]})), ctx)
+    [('sl-model-version', [b'hp:3', b''])]
+    """
+    df = batch.data
+    out = []
+    for column, (header, prefix) in ctx.record_headers.items():
+        if column in df.columns:
+            value = pl.concat_str(pl.lit(prefix), pl.col(column).cast(pl.String))
+            text = df.select(value.fill_null(""))  # a row without a value: an empty header
+            out.append((header, text.to_series().cast(pl.Binary).to_list()))
+    return out
+
+
+def json_safe(df: pl.DataFrame) -> pl.DataFrame:
     """Binary columns cannot be written as JSON text: decode them as UTF-8 (lossy)."""
     binary = [c for c, t in df.schema.items() if t == pl.Binary]
     if not binary:
