@@ -8,7 +8,8 @@ clusterer / transformer) work offline on NumPy arrays like estimators:
 adapters :class:`SklearnPartialFit` and :class:`RiverAdapter`. Operators wrap them in a
 pipeline: :func:`sequential_k_means` (:class:`KMeansOperator`), :func:`standard_scaler`
 (:class:`ScalerOperator`), :func:`online_classifier` and :func:`online_regressor`
-(:class:`PredictThenLearn`).
+(:class:`PredictThenLearn`), :func:`train` (:class:`Train`: torch, Keras or ``partial_fit``
+models trained on mini-batches).
 
 Examples
 --------
@@ -37,6 +38,7 @@ from streamlearn.ml.learners import (
 )
 from streamlearn.ml.learners.base import Learner
 from streamlearn.ml.metrics import ClassificationMetrics, RegressionMetrics
+from streamlearn.ml.minibatch import Train, train
 from streamlearn.ml.online import PredictThenLearn
 from streamlearn.ml.scaler import ScalerOperator, StandardScaler
 from streamlearn.serve.predict import predict
@@ -276,9 +278,11 @@ __all__ = [
     "SoftConfidenceWeighted",
     "StandardScaler",
     "Tags",
+    "Train",
     "online_classifier",
     "online_regressor",
     "predict",
     "sequential_k_means",
     "standard_scaler",
+    "train",
 ]
