@@ -109,8 +109,10 @@ class Publisher:
     """One step's publishing state: the registry table it has seen, the versions it has
     published, and the cadence mark it has reached."""
 
-    def __init__(self, spec: Publish) -> None:
+    def __init__(self, spec: Publish, features: Sequence[str] | None = None) -> None:
         self.spec = spec
+        #: the feature columns of the published model's signature
+        self.features = tuple(features) if features is not None else None
         self.table = RegistryTable()
         #: the highest version of the name before this step's first publication
         self.base: int | None = None
@@ -177,6 +179,25 @@ class Publisher:
         self.versions += 1
         self.mark = learned // spec.every
         return version
+
+    def publish_learner(
+        self, ctx: Context, model: Any, learned: int, partition: int | None, step: str
+    ) -> int | None:
+        """:meth:`publish` for a streamlearn learner (or a ``partial_fit`` adapter) that
+        learned ``learned`` rows of ``features`` (``model.n_features_in_`` columns)."""
+        if not self.due(learned):
+            return None
+        from streamlearn.ml.minibatch.sklearn_adapter import export_learner
+
+        features = self.features or ()
+        return self.publish(
+            ctx,
+            learned=learned,
+            partition=partition,
+            step=step,
+            features=features,
+            export=lambda: export_learner(model, features),
+        )
 
     def state(self) -> dict[str, Any]:
         return {"base": self.base, "versions": self.versions, "mark": self.mark}

@@ -40,7 +40,7 @@ def train(
     publish: str | None = None,
     every: int | None = None,
     alias: str | None = "champion",
-    topic: str = CONTROL_TOPIC,
+    registry_topic: str = CONTROL_TOPIC,
     artifact_topic: str = ARTIFACT_TOPIC,
     name: str | None = None,
 ) -> Train:
@@ -82,7 +82,7 @@ def train(
         torch and Keras models go as ONNX, scikit-learn estimators as ONNX (skl2onnx),
         streamlearn learners in the ``"streamlearn"`` format; ``sl.ml.predict(publish)``
         scores with them. Needs an input of one partition.
-    topic, artifact_topic
+    registry_topic, artifact_topic
         The registry's control and artifact topics.
     name
         Step name (keys the state; give one if the pipeline may be edited).
@@ -119,7 +119,7 @@ def train(
         optimizer=optimizer,
         loss=loss,
         seed=seed,
-        publish=publish_spec(publish, every, alias, topic, artifact_topic),
+        publish=publish_spec(publish, every, alias, registry_topic, artifact_topic),
         name=name,
     )
 

@@ -13,7 +13,8 @@ restore (paths differ between clones: Keras names every layer uniquely).
 Export needs the torch backend (``KERAS_BACKEND=torch``): there a Keras model is a
 ``torch.nn.Module`` and goes through the same ONNX exporter as a torch model
 (:func:`~streamlearn.ml.minibatch.torch_adapter.export_onnx`); a model with integer labels
-and more than one output unit exports ``label`` and ``probabilities`` (softmax).
+and more than one output unit exports ``label`` (argmax) and ``probabilities`` (its
+outputs, which a Keras classifier's last activation already makes probabilities).
 """
 
 from __future__ import annotations
@@ -121,7 +122,10 @@ class KerasAdapter(Adapter):
 
         width = int(self.model.outputs[0].shape[-1]) if getattr(self.model, "outputs", None) else 1
         return export_onnx(
-            self.model, len(features), classify=bool(self.integer_labels) and width > 1
+            self.model,
+            len(features),
+            classify=bool(self.integer_labels) and width > 1,
+            softmax=False,  # a Keras classifier ends in its own activation (softmax)
         )
 
 

@@ -86,7 +86,7 @@ class _Classify:
     """Wraps a classifier for export: ``label`` (argmax) and ``probabilities``."""
 
     @staticmethod
-    def wrap(module: Any) -> Any:
+    def wrap(module: Any, softmax: bool) -> Any:
         torch = _torch()
 
         class Classify(torch.nn.Module):  # type: ignore[misc,name-defined]
@@ -95,17 +95,19 @@ class _Classify:
                 self.inner = inner
 
             def forward(self, x: Any) -> Any:
-                logits = self.inner(x)
-                return torch.argmax(logits, dim=1), torch.softmax(logits, dim=1)
+                out = self.inner(x)
+                return torch.argmax(out, dim=1), torch.softmax(out, dim=1) if softmax else out
 
         return Classify(module)
 
 
-def export_onnx(module: Any, d: int, *, classify: bool) -> Exported:
-    """``module`` (a torch module, or a Keras model on the torch backend) as ONNX."""
+def export_onnx(module: Any, d: int, *, classify: bool, softmax: bool = True) -> Exported:
+    """``module`` (a torch module, or a Keras model on the torch backend) as ONNX; a
+    classifier's ``probabilities`` are the softmax of its outputs (``softmax``: logits,
+    as cross-entropy trains them) or the outputs themselves."""
     torch = _torch()
     require("onnx", extra="serve", feature="publishing a torch model (ONNX)")
-    target = _Classify.wrap(module) if classify else module
+    target = _Classify.wrap(module, softmax) if classify else module
     outputs = ["label", "probabilities"] if classify else ["output"]
     buf = io.BytesIO()
     was_training = getattr(module, "training", False)
