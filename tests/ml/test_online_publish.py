@@ -26,8 +26,9 @@ def data(n=1000, seed=0):
 
 @pytest.mark.parametrize("model", [sl.ml.PassiveAggressive(), SGDClassifier(random_state=0)])
 def test_online_classifier_publishes_on_the_cadence(model):
-    op = sl.ml.online_classifier(["u", "v"], model=model, feedback=sl.read.from_kafka("labels"),
-                                 publish="fraud", every=300)
+    op = sl.ml.online_classifier(
+        ["u", "v"], model=model, feedback=sl.read.from_kafka("labels"), publish="fraud", every=300
+    )
     events, labels = data()
     ctx = Context()
     sl.Pipeline.of(op).apply(events, side={"feedback": labels}, batch_size=100, ctx=ctx)
@@ -38,8 +39,7 @@ def test_online_classifier_publishes_on_the_cadence(model):
     assert table.alias("fraud", "champion").version == 3
     rec = versions[3]
     assert rec.format == ("streamlearn" if isinstance(model, sl.ml.PassiveAggressive) else "onnx")
-    scorer = load_scorer(rec.format, published_artifact(ctx, op.publish, "fraud", 3),
-                         rec.signature)
+    scorer = load_scorer(rec.format, published_artifact(ctx, op.publish, "fraud", 3), rec.signature)
     test, _ = data(200, seed=1)
     pred = scorer.predict(test.select("u", "v").to_numpy().astype(np.float32))[0]
     x = test.select("u", "v").to_numpy()
@@ -51,8 +51,10 @@ def test_publish_needs_one_model_with_a_format():
 
     fb = sl.read.from_kafka("labels")
     with pytest.raises(ConfigError, match="no key_by"):
-        sl.ml.online_classifier(["u"], model=sl.ml.PassiveAggressive(), feedback=fb,
-                                key_by="k", publish="m", every=10)
+        sl.ml.online_classifier(
+            ["u"], model=sl.ml.PassiveAggressive(), feedback=fb, key_by="k", publish="m", every=10
+        )
     with pytest.raises(ConfigError, match="pickle-free format"):
-        sl.ml.online_classifier(["u"], model=linear_model.PAClassifier(), feedback=fb,
-                                publish="m", every=10)
+        sl.ml.online_classifier(
+            ["u"], model=linear_model.PAClassifier(), feedback=fb, publish="m", every=10
+        )

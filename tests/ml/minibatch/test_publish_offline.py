@@ -33,8 +33,15 @@ def scorer(op, ctx, version):
 
 def test_torch_classifier_versions_on_the_cadence():
     net = torch_net()
-    op = sl.ml.train(net, FEATURES, "y", batch_size=50, publish="clf", every=200,
-                     optimizer=torch.optim.Adam(net.parameters(), lr=0.01))
+    op = sl.ml.train(
+        net,
+        FEATURES,
+        "y",
+        batch_size=50,
+        publish="clf",
+        every=200,
+        optimizer=torch.optim.Adam(net.parameters(), lr=0.01),
+    )
     df = frame(1000)
     step, ctx = run(op, df)
     table = published_table(ctx, op.publish)
@@ -93,8 +100,9 @@ def test_partial_fit_estimator_goes_as_onnx_and_a_learner_in_its_own_format():
         sc.predict(X.astype(np.float32))[0], step.adapter.learner.predict_batch(X)
     )
 
-    op = sl.ml.train(sl.ml.PassiveAggressive(), FEATURES, "y", batch_size=100,
-                     publish="pa", every=500)
+    op = sl.ml.train(
+        sl.ml.PassiveAggressive(), FEATURES, "y", batch_size=100, publish="pa", every=500
+    )
     step, ctx = run(op, frame(1000))
     rec, sc = scorer(op, ctx, 2)
     assert rec.format == "streamlearn"
@@ -104,8 +112,9 @@ def test_partial_fit_estimator_goes_as_onnx_and_a_learner_in_its_own_format():
 
 
 def test_versions_continue_after_what_the_control_topic_holds():
-    op = sl.ml.train(sl.ml.PassiveAggressive(), FEATURES, "y", batch_size=100,
-                     publish="pa", every=500)
+    op = sl.ml.train(
+        sl.ml.PassiveAggressive(), FEATURES, "y", batch_size=100, publish="pa", every=500
+    )
     first, ctx = run(op, frame(1000))
     step = op.build()
     records = [b.data for b in ctx.outputs[op.publish.topic]]
@@ -117,8 +126,9 @@ def test_versions_continue_after_what_the_control_topic_holds():
 
 
 def test_a_second_partition_cannot_publish_under_the_same_name():
-    op = sl.ml.train(sl.ml.PassiveAggressive(), FEATURES, "y", batch_size=100,
-                     publish="pa", every=100)
+    op = sl.ml.train(
+        sl.ml.PassiveAggressive(), FEATURES, "y", batch_size=100, publish="pa", every=100
+    )
     df = frame(100)
     op.build().process(Batch.from_frame(df, topic="t", partition=0), Context())
     with pytest.raises(ConfigError, match="needs an input of one partition"):
