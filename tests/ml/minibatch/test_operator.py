@@ -3,6 +3,8 @@ snapshot/restore anywhere in the stream gives the model an uninterrupted run has
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import polars as pl
 import pytest
@@ -20,7 +22,7 @@ def feed(op, df, cuts, *, crash_after=None):
     throw the step away and restore a new one from the snapshot (a crash and restart)."""
     step, ctx = op.build(), Context()
     bounds = [0, *cuts, df.height]
-    for i, (lo, hi) in enumerate(zip(bounds, bounds[1:], strict=False)):
+    for i, (lo, hi) in enumerate(itertools.pairwise(bounds)):
         out = step.process(Batch.from_frame(df.slice(lo, hi - lo), first_offset=lo), ctx)
         assert out is not None and out.data.equals(df.slice(lo, hi - lo))  # passed through
         if i == crash_after:
@@ -31,7 +33,7 @@ def feed(op, df, cuts, *, crash_after=None):
 
 
 def weights(step):
-    values, arrays = step.adapter.state()
+    _values, arrays = step.adapter.state()
     return {k: v for k, v in arrays.items()}
 
 

@@ -4,6 +4,8 @@ the trained model."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -20,7 +22,7 @@ from tests.ml.minibatch.models import FEATURES, frame, keras_net, torch_net
 def run(op, df, cuts=(300, 700)):
     step, ctx = op.build(), Context()
     bounds = [0, *cuts, df.height]
-    for lo, hi in zip(bounds, bounds[1:], strict=False):
+    for lo, hi in itertools.pairwise(bounds):
         step.process(Batch.from_frame(df.slice(lo, hi - lo), first_offset=lo), ctx)
     return step, ctx
 
@@ -79,7 +81,7 @@ def test_torch_regressor_exports_its_output():
 def test_keras_classifier_is_published_as_onnx():
     op = sl.ml.train(keras_net(), FEATURES, "y", batch_size=100, publish="k", every=500)
     step, ctx = run(op, frame(1000))
-    rec, sc = scorer(op, ctx, 2)
+    _rec, sc = scorer(op, ctx, 2)
     X = frame(50, seed=2).select(FEATURES).to_numpy().astype(np.float32)
     want = np.asarray(step.adapter.model.predict(X, verbose=0))
     label, proba = sc.predict(X)
@@ -115,7 +117,7 @@ def test_versions_continue_after_what_the_control_topic_holds():
     op = sl.ml.train(
         sl.ml.PassiveAggressive(), FEATURES, "y", batch_size=100, publish="pa", every=500
     )
-    first, ctx = run(op, frame(1000))
+    _first, ctx = run(op, frame(1000))
     step = op.build()
     records = [b.data for b in ctx.outputs[op.publish.topic]]
     for data in records:  # what the broadcast side input hands over

@@ -25,7 +25,7 @@ from streamlearn.ml.publish import published_artifact, published_table
 from streamlearn.registry.records import parse_record
 from tests.kafka_helpers import consume_all, produce, run_command
 from tests.ml.minibatch.models import frame
-from tests.ml.minibatch.train_pipeline import BATCH, EVERY, FEATURES, SCHEMA, training
+from tests.ml.minibatch.train_pipeline import BATCH, EVERY, FEATURES, training
 from tests.runtime.test_crash import wait_for_commit, wait_for_outputs
 
 pytestmark = pytest.mark.broker
