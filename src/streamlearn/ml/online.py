@@ -304,6 +304,15 @@ class _PredictThenLearnStep(Step):
             self._learn(joined, ctx)
 
     def _learn(self, joined: pl.DataFrame, ctx: Context) -> None:
+        """Learn, cut at the publishing cadence (``publish=`` has one model, no key_by)."""
+        pub = self.publisher
+        for part in [joined] if pub is None else pub.split(joined, self.counts["learned"]):
+            self._learn_rows(part)
+            if pub is not None:
+                learned = self.counts["learned"]
+                pub.publish_learner(ctx, self._model(None), learned, self.partition, self.name)
+
+    def _learn_rows(self, joined: pl.DataFrame) -> None:
         """Score the stored predictions, then learn, per key in label order."""
         spec = self.spec
         if spec.key_by:
@@ -320,10 +329,6 @@ class _PredictThenLearnStep(Step):
             self._score(model, part, y)
             model.learn_batch(x, y)
         self.counts["learned"] += joined.height
-        if self.publisher is not None:  # publish= has one model (no key_by)
-            self.publisher.publish_learner(
-                ctx, self._model(None), self.counts["learned"], self.partition, self.name
-            )
 
     def _score(self, model: Learner, part: pl.DataFrame, y: np.ndarray) -> None:
         """Prequential metrics of the predictions made before the labels were known."""

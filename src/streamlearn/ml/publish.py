@@ -131,6 +131,22 @@ class Publisher:
         """Whether ``learned`` records reach a new multiple of ``every``."""
         return learned // self.spec.every > self.mark
 
+    def split(self, frame: pl.DataFrame, learned: int) -> list[pl.DataFrame]:
+        """``frame``'s rows cut where ``learned`` plus the rows so far reach a multiple of
+        ``every``, so a version is published at each cadence point even when one batch
+        crosses several.
+
+        >>> pub = Publisher(Publish(name="m", every=4))
+        >>> [p.height for p in pub.split(pl.DataFrame({"x": range(10)}), learned=3)]
+        [1, 4, 4, 1]
+        """
+        every, parts, at = self.spec.every, [], 0
+        while at < frame.height:
+            size = every - (learned + at) % every
+            parts.append(frame.slice(at, size))
+            at += size
+        return parts
+
     def publish(
         self,
         ctx: Context,

@@ -63,12 +63,12 @@ def _instance_of(model: Any, module: str, attr: str) -> bool:
     mod = sys.modules.get(module)
     if mod is None:
         return False
-    cls = mod
+    cls: Any = mod
     for part in attr.split("."):
         cls = getattr(cls, part, None)
         if cls is None:
             return False
-    return isinstance(model, cls)  # type: ignore[arg-type]
+    return isinstance(model, cls)
 
 
 def kind_of(model: Any) -> str:

@@ -89,7 +89,7 @@ class _Classify:
     def wrap(module: Any, softmax: bool) -> Any:
         torch = _torch()
 
-        class Classify(torch.nn.Module):  # type: ignore[misc,name-defined]
+        class Classify(torch.nn.Module):  # type: ignore[name-defined]
             def __init__(self, inner: Any) -> None:
                 super().__init__()
                 self.inner = inner
