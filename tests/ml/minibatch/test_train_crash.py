@@ -43,7 +43,10 @@ def offline(df: pl.DataFrame, control: str, arts: str):
     return step, {v: published_artifact(ctx, op.publish, "clf", v) for v in table.versions["clf"]}
 
 
-def test_sigkill_while_training_loses_and_repeats_no_mini_batch(kafka, topic_factory, monkeypatch):
+@pytest.mark.parametrize("delivery", ["at-least-once", "exactly-once"])
+def test_sigkill_while_training_loses_and_repeats_no_mini_batch(
+    kafka, topic_factory, monkeypatch, delivery
+):
     src, out = topic_factory(), topic_factory()
     control, arts = topic_factory(prefix="models"), topic_factory(prefix="arts")
     for var, topic in (("SRC", src), ("OUT", out), ("CONTROL", control), ("ARTS", arts)):
@@ -51,7 +54,7 @@ def test_sigkill_while_training_loses_and_repeats_no_mini_batch(kafka, topic_fac
     df = frame(N, seed=4).select(*FEATURES, "y")
     values = [orjson.dumps(r) for r in df.iter_rows(named=True)]
     name = f"train-{src}"
-    cmd = run_command(f"{HERE / 'train_pipeline.py'}:pipeline", kafka, name)
+    cmd = run_command(f"{HERE / 'train_pipeline.py'}:pipeline", kafka, name, "--delivery", delivery)
 
     produce(kafka, src, values[:2000])
     feeder = threading.Thread(
