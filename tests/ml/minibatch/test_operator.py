@@ -156,3 +156,11 @@ def test_a_snapshot_of_another_setup_is_refused():
     other = make("torch", batch_size=32).build()
     with pytest.raises(StateError, match="batch_size=64"):
         other.restore(step.snapshot())
+
+
+def test_rows_are_not_kept_once_the_weights_will_be_encoded():
+    df = frame(1000)
+    step, _ = feed(make("sklearn", batch_size=64, checkpoint_every=1), df, [500])
+    assert step.X.shape[0] == step.buffered == 1000 % 64
+    step, _ = feed(make("sklearn", batch_size=64, checkpoint_every=100), df, [500])
+    assert step.X.shape[0] == 1000 and step.replay == 15 * 64

@@ -209,6 +209,13 @@ class _TrainStep(Step):
             self.counts["trained"] += B
             if self.publisher is not None and ctx is not None:
                 self._publish(ctx)
+        if not replaying and self.counts["batches"] - self.weights_at >= self.spec.checkpoint_every:
+            self._drop_trained()  # the next snapshot encodes the weights: rows not needed
+
+    def _drop_trained(self) -> None:
+        self.X = self.X[self.replay :]
+        self.y = None if self.y is None else self.y[self.replay :]
+        self.replay = 0
 
     def _publish(self, ctx: Context) -> None:
         assert self.publisher is not None
@@ -231,11 +238,7 @@ class _TrainStep(Step):
             values, arrays = self.adapter.state()
             self.weights = encode_state(values, arrays)
             self.weights_at = self.counts["batches"]
-            self.X, self.y = (
-                self.X[self.replay :],
-                None if self.y is None else self.y[self.replay :],
-            )
-            self.replay = 0
+            self._drop_trained()
         arrays = {"rows.X": self.X}
         if self.y is not None:
             arrays["rows.y"] = self.y
