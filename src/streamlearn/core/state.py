@@ -41,7 +41,8 @@ def encode_state(
     payloads: list[bytes] = []
     offset = 0
     for name, array in (arrays or {}).items():
-        arr = np.ascontiguousarray(array)
+        # np.ascontiguousarray makes a 0-d array 1-d: keep the shape (scalars stay scalars)
+        arr = np.ascontiguousarray(array).reshape(np.shape(array))
         if arr.dtype.hasobject:
             raise StateError(f"state array {name!r} has dtype object; convert it first")
         raw = arr.tobytes()

@@ -8,7 +8,8 @@ clusterer / transformer) work offline on NumPy arrays like estimators:
 adapters :class:`SklearnPartialFit` and :class:`RiverAdapter`. Operators wrap them in a
 pipeline: :func:`sequential_k_means` (:class:`KMeansOperator`), :func:`standard_scaler`
 (:class:`ScalerOperator`), :func:`online_classifier` and :func:`online_regressor`
-(:class:`PredictThenLearn`).
+(:class:`PredictThenLearn`), :func:`train` (:class:`Train`: torch, Keras or ``partial_fit``
+models trained on mini-batches).
 
 Examples
 --------
@@ -37,8 +38,11 @@ from streamlearn.ml.learners import (
 )
 from streamlearn.ml.learners.base import Learner
 from streamlearn.ml.metrics import ClassificationMetrics, RegressionMetrics
+from streamlearn.ml.minibatch import Train, train
 from streamlearn.ml.online import PredictThenLearn
+from streamlearn.ml.publish import publish_spec
 from streamlearn.ml.scaler import ScalerOperator, StandardScaler
+from streamlearn.registry.records import ARTIFACT_TOPIC, CONTROL_TOPIC
 from streamlearn.serve.predict import predict
 
 
@@ -125,13 +129,25 @@ def standard_scaler(features: Sequence[str], *, name: str | None = None) -> Scal
     return ScalerOperator(features=tuple(features), name=name)
 
 
-def _online(role: str, verb: str, model: Any, **settings: Any) -> PredictThenLearn:
+def _online(
+    role: str,
+    verb: str,
+    model: Any,
+    *,
+    publish: str | None,
+    every: int | None,
+    alias: str | None,
+    registry_topic: str,
+    artifact_topic: str,
+    **settings: Any,
+) -> PredictThenLearn:
     learner = as_learner(model)
     got = learner.tags().role
     if got != role:
         other = "online_regressor" if got == "regressor" else "online_classifier"
         raise ConfigError(f"{verb} needs a {role}; {learner!r} is a {got} (use {other})")
-    return PredictThenLearn(model=learner, **settings)
+    spec = publish_spec(publish, every, alias, registry_topic, artifact_topic)
+    return PredictThenLearn(model=learner, publish=spec, **settings)
 
 
 def online_classifier(
@@ -147,6 +163,11 @@ def online_classifier(
     metrics_topic: str | None = None,
     metrics_every: float = 1.0,
     metrics_window: int = 1000,
+    publish: str | None = None,
+    every: int | None = None,
+    alias: str | None = "champion",
+    registry_topic: str = CONTROL_TOPIC,
+    artifact_topic: str = ARTIFACT_TOPIC,
     name: str | None = None,
 ) -> PredictThenLearn:
     """Predict events now, learn from their labels when they arrive on ``feedback``.
@@ -182,6 +203,15 @@ def online_classifier(
         Seconds between two metrics records.
     metrics_window
         Rows in the rolling window of the metrics (besides the since-start figures).
+    publish, every, alias
+        Push the model to the registry as ``publish`` each time another ``every`` labels
+        were learned, and point ``alias`` at the new version (``None``: no alias), so
+        ``sl.ml.predict(publish)`` in another pipeline scores with what this one learned.
+        streamlearn learners go in the ``"streamlearn"`` format (their snapshot),
+        scikit-learn estimators as ONNX; River models cannot be published (no format
+        without pickle). Needs one model (no ``key_by``) and an input of one partition.
+    registry_topic, artifact_topic
+        The registry's control and artifact topics.
     name
         Step name (keys the state; give one if the pipeline may be edited).
 
@@ -209,6 +239,11 @@ def online_classifier(
         metrics_topic=metrics_topic,
         metrics_every=metrics_every,
         metrics_window=metrics_window,
+        publish=publish,
+        every=every,
+        alias=alias,
+        registry_topic=registry_topic,
+        artifact_topic=artifact_topic,
         name=name,
     )
 
@@ -226,6 +261,11 @@ def online_regressor(
     metrics_topic: str | None = None,
     metrics_every: float = 1.0,
     metrics_window: int = 1000,
+    publish: str | None = None,
+    every: int | None = None,
+    alias: str | None = "champion",
+    registry_topic: str = CONTROL_TOPIC,
+    artifact_topic: str = ARTIFACT_TOPIC,
     name: str | None = None,
 ) -> PredictThenLearn:
     """As :func:`online_classifier`, for a regressor (metrics: MAE, RMSE, R²).
@@ -254,6 +294,11 @@ def online_regressor(
         metrics_topic=metrics_topic,
         metrics_every=metrics_every,
         metrics_window=metrics_window,
+        publish=publish,
+        every=every,
+        alias=alias,
+        registry_topic=registry_topic,
+        artifact_topic=artifact_topic,
         name=name,
     )
 
@@ -276,9 +321,11 @@ __all__ = [
     "SoftConfidenceWeighted",
     "StandardScaler",
     "Tags",
+    "Train",
     "online_classifier",
     "online_regressor",
     "predict",
     "sequential_k_means",
     "standard_scaler",
+    "train",
 ]

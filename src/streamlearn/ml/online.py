@@ -31,7 +31,8 @@ What can go wrong with labels, and what happens:
 Ages are measured on the wall clock, not a monotonic one, so they survive a restart.
 Pending events, waiting labels, the models and the metrics are the step's snapshot; the
 snapshot carries the offsets of both topics, so a restart loses none of them and learns
-no label twice.
+no label twice. With ``publish=`` the model is pushed to the registry every ``every``
+learned labels (:mod:`streamlearn.ml.publish`), for ``sl.ml.predict`` elsewhere.
 """
 
 from __future__ import annotations
@@ -48,13 +49,14 @@ import polars as pl
 from streamlearn.core.batch import Batch
 from streamlearn.core.errors import ConfigError
 from streamlearn.core.operator import Context, Operator, OutputTopic, SideInput, Step
-from streamlearn.core.pipeline import Pipeline, Source
 from streamlearn.core.state import decode_state, encode_state
+from streamlearn.join.feedback import feedback_pipeline
 from streamlearn.join.pending import DelayedJoin
 from streamlearn.ml._labels import encode_labels
 from streamlearn.ml._predict import PROBA, as_learner, predict_by_key
 from streamlearn.ml.learners.base import Learner
 from streamlearn.ml.metrics import ClassificationMetrics, RegressionMetrics
+from streamlearn.ml.publish import CONTROL, Publish, Publisher
 
 log = logging.getLogger("streamlearn.ml")
 
@@ -62,21 +64,6 @@ _Y = "__sl_y"  # the label
 _I = "__sl_i"  # row position
 #: the port name of the labels input
 FEEDBACK = "feedback"
-
-
-def feedback_pipeline(feedback: Any) -> Pipeline:
-    """The labels input as a pipeline: a source, then its decoders (``decode.json()`` when
-    only a source is given)."""
-    from streamlearn import decode
-
-    if isinstance(feedback, Source):
-        return Pipeline(source=feedback, operators=(decode.json(),))
-    if isinstance(feedback, Pipeline) and feedback.source is not None:
-        return feedback if feedback.operators else feedback | decode.json()
-    raise ConfigError(
-        "feedback must be a source such as sl.read.from_kafka('labels'), "
-        "optionally followed by its decoder (| sl.decode.json({...}))"
-    )
 
 
 @dataclass(frozen=True)
@@ -113,6 +100,7 @@ class PredictThenLearn(Operator):
     metrics_topic: str | None = None
     metrics_every: float = 1.0
     metrics_window: int = 1000
+    publish: Publish | None = None
     kind: str = field(default="ml.online", init=False, repr=False)
     stateful: bool = field(default=True, init=False, repr=False)
 
@@ -131,12 +119,20 @@ class PredictThenLearn(Operator):
             )
         if self.ttl <= 0 or self.max_pending < 1 or self.metrics_every <= 0:
             raise ConfigError("ttl and metrics_every must be > 0 and max_pending >= 1")
+        if self.publish is not None and (self.key_by or not self.model.tags().snapshot):
+            raise ConfigError(
+                "publish= needs one model (no key_by) that has a pickle-free format "
+                f"(not {type(self.model).__name__})"
+            )
 
     def inputs(self) -> tuple[SideInput, ...]:
-        return (SideInput(FEEDBACK, self.feedback),)
+        extra = self.publish.inputs() if self.publish is not None else ()
+        return (SideInput(FEEDBACK, self.feedback), *extra)
 
     def outputs(self) -> tuple[OutputTopic, ...]:
-        return (OutputTopic(self.metrics_topic, partitions=1),) if self.metrics_topic else ()
+        extra = self.publish.outputs() if self.publish is not None else ()
+        metrics = (OutputTopic(self.metrics_topic, partitions=1),) if self.metrics_topic else ()
+        return (*metrics, *extra)
 
     def build(self) -> Step:
         return _PredictThenLearnStep(self)
@@ -161,6 +157,9 @@ class _PredictThenLearnStep(Step):
         self.partition: int | None = None
         self._last_metrics = 0.0
         self._warned = False
+        self.publisher = (
+            Publisher(spec.publish, spec.features) if spec.publish is not None else None
+        )
 
     @property
     def events_(self) -> pl.DataFrame | None:
@@ -186,6 +185,9 @@ class _PredictThenLearnStep(Step):
         return out
 
     def process_side(self, port: str, batch: Batch, ctx: Context) -> Batch | None:
+        if port == CONTROL and self.publisher is not None:
+            self.publisher.on_control(batch)
+            return None
         if port != FEEDBACK:
             return super().process_side(port, batch, ctx)
         self._labels(batch, ctx, self._begin(batch, ctx))
@@ -270,7 +272,7 @@ class _PredictThenLearnStep(Step):
         self.counts["events"] += df.height
         joined = self.join.add_left(stored, now)
         if joined.height:
-            self._learn(joined)
+            self._learn(joined, ctx)
         return batch.with_data(out)
 
     # -- labels -------------------------------------------------------------------------
@@ -299,9 +301,18 @@ class _PredictThenLearnStep(Step):
         self.counts["labels"] += df.height
         joined = self.join.add_right(df, now)
         if joined.height:
-            self._learn(joined)
+            self._learn(joined, ctx)
 
-    def _learn(self, joined: pl.DataFrame) -> None:
+    def _learn(self, joined: pl.DataFrame, ctx: Context) -> None:
+        """Learn, cut at the publishing cadence (``publish=`` has one model, no key_by)."""
+        pub = self.publisher
+        for part in [joined] if pub is None else pub.split(joined, self.counts["learned"]):
+            self._learn_rows(part)
+            if pub is not None:
+                learned = self.counts["learned"]
+                pub.publish_learner(ctx, self._model(None), learned, self.partition, self.name)
+
+    def _learn_rows(self, joined: pl.DataFrame) -> None:
         """Score the stored predictions, then learn, per key in label order."""
         spec = self.spec
         if spec.key_by:
@@ -362,10 +373,14 @@ class _PredictThenLearnStep(Step):
             )
         arrays.update(self.join.snapshot("join."))
         arrays["metrics"] = np.frombuffer(self.metrics.snapshot(), np.uint8)
-        return encode_state(
-            {"counts": self.counts, "join": self.join.counts, "keys": keys if snapshotted else []},
-            arrays,
-        )
+        values = {
+            "counts": self.counts,
+            "join": self.join.counts,
+            "keys": keys if snapshotted else [],
+        }
+        if self.publisher is not None:
+            values["publish"] = self.publisher.state()
+        return encode_state(values, arrays)
 
     def restore(self, blob: bytes) -> None:
         values, arrays = decode_state(blob)
@@ -377,3 +392,5 @@ class _PredictThenLearnStep(Step):
                 model.restore(arrays[f"model.{i}"].tobytes())
         self.join.restore(arrays, "join.")
         self.metrics.restore(arrays["metrics"].tobytes())
+        if self.publisher is not None and "publish" in values:
+            self.publisher.load(values["publish"])

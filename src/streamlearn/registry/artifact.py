@@ -49,8 +49,12 @@ def to_artifact(
         data = path.read_bytes()
     elif isinstance(model, (bytes, bytearray, memoryview)):
         if format is None:
-            raise ConfigError("pushing bytes needs format= (onnx or skops)")
+            raise ConfigError(f"pushing bytes needs format= ({', '.join(FORMATS)})")
         fmt, data = format, bytes(model)
+    elif hasattr(model, "learn_batch") and hasattr(model, "snapshot"):
+        if features is None:
+            raise ConfigError("pass signature=[feature names] to push a streamlearn learner")
+        fmt, data = learner_artifact(model, format)
     elif hasattr(model, "predict") and hasattr(model, "get_params"):
         if features is None:
             raise ConfigError(
@@ -136,6 +140,23 @@ def _onnx_bytes(model: Any, n: int) -> bytes:
     return onx.SerializeToString()
 
 
+def learner_artifact(model: Any, format: str | None) -> tuple[str, bytes]:
+    """A streamlearn learner as its snapshot (format ``"streamlearn"``); learners that
+    wrap a scikit-learn estimator go as ONNX of the fitted estimator."""
+    from streamlearn.serve.learner import LEARNERS
+
+    if type(model).__name__ in LEARNERS and format in (None, "streamlearn"):
+        return "streamlearn", model.snapshot()
+    estimator = getattr(model, "estimator_", None)
+    if estimator is not None and format in (None, "onnx"):
+        n = int(model.n_features_in_)
+        return "onnx", _onnx_bytes(estimator, n)
+    raise ConfigError(
+        f"cannot push a {type(model).__name__}: only {', '.join(LEARNERS)} (format "
+        "'streamlearn') and fitted scikit-learn partial_fit learners (ONNX) can be pushed"
+    )
+
+
 def _skops_bytes(model: Any) -> bytes:
     sio = require("skops.io", extra="serve", feature="sl.registry.push (skops)")
     return bytes(sio.dumps(model))
@@ -153,4 +174,4 @@ def _onnx_input_names(data: bytes) -> list[str] | None:
     return names if len(names) > 1 else None
 
 
-__all__ = ["to_artifact"]
+__all__ = ["learner_artifact", "to_artifact"]

@@ -43,7 +43,7 @@ from streamlearn.registry.records import (
     ModelVersion,
     check_name,
 )
-from streamlearn.registry.store import MAX_ARTIFACT_BYTES, plan_artifact, sha256_hex
+from streamlearn.registry.store import MAX_ARTIFACT_BYTES, make_version, plan_artifact
 from streamlearn.registry.table import RegistryTable
 
 log = logging.getLogger("streamlearn.registry")
@@ -195,24 +195,20 @@ class Registry:
         )
         table = self.table()
         version = table.last_version(name) + 1
-        art, chunks = plan_artifact(
-            name, version, data, topic=self.artifact_topic, max_bytes=max_bytes
-        )
-        rec = ModelVersion(
-            name=name,
-            version=version,
-            format=fmt,
-            sha256=sha256_hex(data),
-            size=len(data),
-            signature=sig,
-            created_at=time.time(),
-            artifact=art,
+        rec, chunks = make_version(
+            name,
+            version,
+            fmt,
+            data,
+            sig,
+            artifact_topic=self.artifact_topic,
             profile=prof,
+            metadata=metadata,
             expires_at=parse_time(expires_at),
-            metadata=dict(metadata or {}),
+            max_bytes=max_bytes,
         )
         records = [rec.to_record()] + [
-            self._moved(table, name, a, version).to_record() for a in aliases
+            table.moved(name, a, version, time.time()).to_record() for a in aliases
         ]
         self._write(records, chunks)
         log.info(
@@ -231,7 +227,7 @@ class Registry:
         v = table.get(name, version)
         if v is None or v.deleted:
             raise ConfigError(f"{name} has no version {version}")
-        rec = self._moved(table, name, check_name(alias, "alias"), version)
+        rec = table.moved(name, check_name(alias, "alias"), version, time.time())
         self._write([rec.to_record()])
         return rec
 
@@ -292,14 +288,6 @@ class Registry:
         if v is None or v.deleted:
             raise ConfigError(f"{name} has no version {version}")
         return v
-
-    @staticmethod
-    def _moved(table: RegistryTable, name: str, alias: str, version: int) -> Alias:
-        cur = table.alias(name, alias)
-        history = () if cur is None else (*cur.history, cur.version)
-        if cur is not None and cur.version == version:
-            history = cur.history
-        return Alias(name, alias, version, tuple(history[-20:]), time.time())
 
     def _write(
         self,

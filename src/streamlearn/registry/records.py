@@ -43,8 +43,9 @@ from streamlearn.core.errors import ConfigError
 #: the default control topic (compacted, one partition) and artifact topic
 CONTROL_TOPIC = "_sl_models"
 ARTIFACT_TOPIC = "_sl_model_artifacts"
-#: formats the serving side can load (see :mod:`streamlearn.serve.formats`)
-FORMATS = ("onnx", "skops")
+#: formats the serving side can load (see :mod:`streamlearn.serve.loader`); "streamlearn"
+#: is a streamlearn learner's snapshot (:mod:`streamlearn.serve.learner`)
+FORMATS = ("onnx", "skops", "streamlearn")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 _TYPES = ("float", "int", "bool", "string")
 

@@ -27,10 +27,12 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import time
+from collections.abc import Mapping
 from typing import Any
 
 from streamlearn.core.errors import ConfigError
-from streamlearn.registry.records import ModelVersion
+from streamlearn.registry.records import ModelVersion, Signature
 
 #: largest artifact kept inside its control record (base64 makes it ~853 kB)
 INLINE_MAX = 640_000
@@ -78,6 +80,48 @@ def plan_artifact(
         for i, at in enumerate(range(0, len(data), chunk_bytes))
     ]
     return {"topic": topic, "chunks": len(chunks), "chunk_bytes": chunk_bytes}, chunks
+
+
+def make_version(
+    name: str,
+    version: int,
+    fmt: str,
+    data: bytes,
+    signature: Signature,
+    *,
+    artifact_topic: str,
+    profile: Mapping[str, Any] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    expires_at: float | None = None,
+    created_at: float | None = None,
+    max_bytes: int = MAX_ARTIFACT_BYTES,
+) -> tuple[ModelVersion, list[tuple[bytes, bytes]]]:
+    """The record of version ``version`` of ``name`` and the artifact chunks to produce
+    before it (none when inline): what a push writes, for whoever writes it (the
+    :class:`~streamlearn.registry.control.Registry` client, or the runtime on behalf of
+    a pipeline that publishes its model).
+
+    >>> from streamlearn.registry.records import Signature
+    >>> rec, chunks = make_version("m", 3, "onnx", b"abc", Signature.of(["x"]),
+    ...                            artifact_topic="arts", created_at=0.0)
+    >>> rec.key, rec.size, chunks
+    (b'version/m/3', 3, [])
+    """
+    art, chunks = plan_artifact(name, version, data, topic=artifact_topic, max_bytes=max_bytes)
+    rec = ModelVersion(
+        name=name,
+        version=version,
+        format=fmt,
+        sha256=sha256_hex(data),
+        size=len(data),
+        signature=signature,
+        created_at=time.time() if created_at is None else created_at,
+        artifact=art,
+        profile=dict(profile or {}),
+        expires_at=expires_at,
+        metadata=dict(metadata or {}),
+    )
+    return rec, chunks
 
 
 def chunk_prefix(name: str, version: int) -> bytes:
@@ -165,6 +209,7 @@ __all__ = [
     "ChunkCache",
     "artifact_bytes",
     "chunk_prefix",
+    "make_version",
     "plan_artifact",
     "sha256_hex",
     "verify",

@@ -71,6 +71,15 @@ class RegistryTable:
     def alias(self, name: str, alias: str) -> Alias | None:
         return self.aliases.get(name, {}).get(alias)
 
+    def moved(self, name: str, alias: str, version: int, at: float) -> Alias:
+        """The record that points ``alias`` at ``version``, the version it leaves kept in
+        its history for rollback (the last 20)."""
+        cur = self.alias(name, alias)
+        history = () if cur is None else (*cur.history, cur.version)
+        if cur is not None and cur.version == version:
+            history = cur.history
+        return Alias(name, alias, version, tuple(history[-20:]), at)
+
     def aliases_of(self, name: str, version: int) -> list[str]:
         return sorted(a for a, rec in self.aliases.get(name, {}).items() if rec.version == version)
 

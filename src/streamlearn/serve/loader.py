@@ -38,6 +38,10 @@ def load_scorer(
         from streamlearn.serve.skops import SkopsScorer
 
         return SkopsScorer(data, signature, trusted=trusted)
+    if fmt == "streamlearn":
+        from streamlearn.serve.learner import LearnerScorer
+
+        return LearnerScorer(data, signature)
     raise ModelLoadError(f"unknown model format {fmt!r}")
 
 
