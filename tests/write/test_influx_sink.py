@@ -16,6 +16,7 @@ import polars as pl
 import pytest
 
 import streamlearn as sl
+from streamlearn.core.backoff import flush_waiting
 from tests.kafka_helpers import produce
 from tests.write.servers import TcpProxy
 
@@ -101,8 +102,10 @@ def test_server_away_during_a_flush_is_retried(influxd, influx_db):
         )
         sink = spec.open(sl.Context())
         sink.write(sl.Batch.from_frame(frame(10)))
+        with pytest.raises(sl.SinkUnavailable, match="InfluxDB at"):
+            sink.flush()  # one attempt; the points stay buffered
         threading.Timer(1.5, proxy.restore).start()
-        sink.flush()
+        flush_waiting(sink.flush)  # what Context.flush_sinks does offline
     assert len(series(influxd, influx_db)) == 10
 
 
