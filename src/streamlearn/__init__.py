@@ -28,6 +28,7 @@ from streamlearn.core.errors import (
     KafkaError,
     NotFittedError,
     OperatorError,
+    SinkUnavailable,
     StateError,
     StreamlearnError,
 )
@@ -90,6 +91,7 @@ __all__ = [
     "RunStats",
     "Runner",
     "Select",
+    "SinkUnavailable",
     "Sql",
     "StateError",
     "Step",

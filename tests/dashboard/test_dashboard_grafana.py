@@ -7,11 +7,18 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import socket
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import numpy as np
+import orjson
 import pytest
 import yaml
 
@@ -19,6 +26,8 @@ import streamlearn as sl
 from streamlearn.ml.metrics import ClassificationMetrics, RegressionMetrics
 from streamlearn.runtime.metrics import serve_prometheus
 from streamlearn.runtime.stats import RunStats
+from tests.kafka_helpers import produce
+from tests.serve.houses import FEATURES, SCHEMA, linear_onnx
 
 GRAFANA = Path(sl.__file__).parent / "dashboard" / "grafana"
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "dashboard.md"
@@ -72,6 +81,7 @@ def test_every_prometheus_metric_queried_is_exported():
     # a run as the exporter sees it: real learner and k-means figures, end-to-end latency
     stats = RunStats(records_in=10, records_out=7, in_rate=5.0, last_batch_ms=3.0)
     stats.record_output_latency(np.array([996, 991]), now_ms=1000.0)  # 4 and 9 ms old
+    stats.lag = {"trades[0]": 12, "trades[1]": 0}  # what Runner._lag leaves there
     clf, reg = ClassificationMetrics(), RegressionMetrics()
     clf.update(np.array(["a", "b", "a"]), np.array(["a", "b", "b"]))
     reg.update(np.array([1.0, 2.0]), np.array([1.5, 2.0]))
@@ -131,3 +141,130 @@ def test_the_influxdb_sink_writes_that_measurement():
     )
     assert line.startswith("example_2 ") and "prediction=3i" in line
     assert "Temperature=55i" in line
+
+
+def _query(port: int, expr: str) -> dict:
+    url = f"http://127.0.0.1:{port}/api/v1/query?query={urllib.parse.quote(expr)}"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return json.loads(r.read())
+    except urllib.error.HTTPError as exc:  # a query Prometheus cannot parse: 400
+        return json.loads(exc.read())
+
+
+def _as_prometheus_sees_it(expr: str) -> str:
+    """A panel's query with Grafana's variables filled in as "All" and a rate window."""
+    return (
+        expr.replace('"$pipeline"', '".*"').replace('"$step"', '".*"')
+        .replace("$__rate_interval", "1m").replace("$__interval", "15s")
+    )  # fmt: skip
+
+
+#: the panels a run of ``sl.ml.predict(split=...)`` on a 2-partition topic must fill
+RUN_PANELS = {
+    "Records in",
+    "Consumer lag per partition",
+    "Paused for a sink's database",
+    "Model version",
+    "A/B traffic split",
+    "Rows scored per model version",
+    "A/B traffic share over time",
+}
+
+
+@pytest.mark.broker
+def test_every_panel_query_runs_on_a_real_prometheus_scraping_a_real_run(
+    kafka, topic_factory, tmp_path
+):
+    """A real A/B-split run (two model versions on their aliases, 2 partitions) serves
+    /metrics, a real Prometheus scrapes it; every query of the board must be one
+    Prometheus accepts, every panel must query a ``streamlearn_`` metric, and the panels
+    for lag per partition, pauses, model versions and the traffic split must show data."""
+    assert shutil.which("prometheus"), "apt-get install prometheus (see .ci/services.sh)"
+    n = 4_000
+    src, out = topic_factory(partitions=2), topic_factory()
+    control, arts = topic_factory(prefix="models"), topic_factory(prefix="arts")
+    reg = sl.registry.Registry(kafka, topic=control, artifact_topic=arts)
+    for alias, w in (("champion", [1, 0, 0, 0]), ("challenger", [0, 1, 0, 0])):
+        reg.push(linear_onnx(w), name="hp", format="onnx", alias=alias, signature=FEATURES)
+    row = {"rooms": 1.0, "area": 2.0, "age": 0.0, "distance": 0.0}
+    produce(
+        kafka,
+        src,
+        [orjson.dumps({"id": i, **row}) for i in range(n)],
+        keys=[f"k{i % 500}".encode() for i in range(n)],
+    )
+    pipeline = (
+        sl.read.from_kafka(src)
+        | sl.decode.json(SCHEMA)
+        | sl.ml.predict(
+            "hp", split={"champion": 0.7, "challenger": 0.3}, topic=control, artifact_topic=arts
+        )
+        | sl.write.to_kafka(out, partitions=1)
+    )
+    metrics_port, prom_port = _free_port(), _free_port()
+    (tmp_path / "prometheus.yml").write_text(
+        "global: {scrape_interval: 1s}\n"
+        "scrape_configs:\n"
+        f"  - job_name: sl\n    static_configs: [{{targets: ['127.0.0.1:{metrics_port}']}}]\n"
+    )
+    prom = subprocess.Popen(
+        [
+            "prometheus",
+            f"--config.file={tmp_path / 'prometheus.yml'}",
+            f"--storage.tsdb.path={tmp_path / 'data'}",
+            f"--web.listen-address=127.0.0.1:{prom_port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    runner = sl.Runner(
+        pipeline, kafka=kafka, options=sl.RunOptions(name=f"g-{src}", metrics_port=metrics_port)
+    )
+    worker = threading.Thread(target=runner.run)
+    worker.start()
+    board = _dashboards()["streamlearn-prometheus.json"]
+    panels = [p for p in board["panels"] if p["type"] != "row"]
+    try:
+        deadline, empty = time.monotonic() + 90, set(RUN_PANELS)
+        while empty and time.monotonic() < deadline:
+            time.sleep(1.0)
+            if runner.stats.records_out < n:
+                continue
+            for p in panels:
+                if p["title"] in empty and all(
+                    _query(prom_port, _as_prometheus_sees_it(t["expr"]))
+                    .get("data", {})
+                    .get("result")
+                    for t in p["targets"]
+                ):
+                    empty.discard(p["title"])
+        assert not empty, f"panels with no data from a real run: {sorted(empty)}"
+        for p in panels:
+            for t in p["targets"]:
+                assert re.search(r"\bstreamlearn_[a-z0-9_]+", t["expr"]), p["title"]
+                answer = _query(prom_port, _as_prometheus_sees_it(t["expr"]))
+                assert answer["status"] == "success", (p["title"], answer.get("error"))
+        lag = _query(prom_port, "streamlearn_consumer_lag")["data"]["result"]
+        assert {(r["metric"]["topic"], r["metric"]["partition"]) for r in lag} == {
+            (src, "0"),
+            (src, "1"),
+        }
+        split = _query(
+            prom_port, _as_prometheus_sees_it(panels_by_title(board)["A/B traffic split"])
+        )
+        shares = {
+            r["metric"]["step"].rsplit(".", 1)[1]: float(r["value"][1])
+            for r in split["data"]["result"]
+        }
+        assert set(shares) == {"champion", "challenger"} and sum(shares.values()) == n
+    finally:
+        runner.stop()
+        worker.join(30)
+        prom.terminate()
+        prom.wait(10)
+
+
+def panels_by_title(board: dict) -> dict[str, str]:
+    """The first query of each panel, by title."""
+    return {p["title"]: p["targets"][0]["expr"] for p in board["panels"] if p.get("targets")}

@@ -14,7 +14,7 @@ from sklearn.linear_model import SGDClassifier
 import streamlearn as sl
 from streamlearn.core.batch import Batch, Origin
 from streamlearn.core.errors import ConfigError
-from streamlearn.core.operator import Context, OutputTopic
+from streamlearn.core.operator import Context
 from streamlearn.ml.learners import (
     LogisticRegressionSGD,
     PassiveAggressive,
@@ -295,17 +295,25 @@ def test_any_sklearn_or_river_model_plugs_in(ctx, caplog):
     assert "cannot be snapshotted" in caplog.text
 
 
-def test_metrics_are_emitted_to_the_metrics_topic(ctx):
-    step = op(metrics_topic="metrics", metrics_every=0.0001).build()
+def test_the_report_goes_to_the_run_metrics_and_no_topic_of_its_own(ctx, clock):
+    step = op().build()
     X, y = blobs(10)
     ids = [f"e{i}" for i in range(10)]
     run(step, events(X, ids), ctx)
     run(step, labels(zip(ids, y.tolist(), strict=True)), ctx)
+    report = ctx.metrics["ol[0]"]  # what the runtime publishes to <name>.metrics
+    assert report["learned"] == 10 and report["pending_events"] == 0
+    run(step, events(X[:3], ["late0", "late1", "late2"]), ctx)
+    clock.t += 7200  # past the ttl: the timer expires them, and the report says so
     step.on_timer(ctx)
-    sent = ctx.outputs["metrics"][0].data["metrics"][0]
-    report = orjson.loads(sent)
-    assert report["learned"] == 10 and report["partition"] == 0
-    assert op(metrics_topic="m").op.outputs() == (OutputTopic("m", partitions=1),)
+    assert ctx.metrics["ol[0]"]["expired_events"] == 3
+    assert not ctx.outputs and op().op.outputs() == ()  # the step writes to no topic
+
+
+def test_metrics_topic_is_deprecated_and_has_no_effect():
+    with pytest.warns(DeprecationWarning, match="metrics feed"):
+        spec = op(metrics_topic="m", metrics_every=0.5)
+    assert spec.op.outputs() == ()
 
 
 def test_configuration_errors_are_clear():
@@ -418,7 +426,7 @@ def test_verbs_show_their_full_signature():
         params = inspect.signature(verb).parameters.values()
         assert all(p.kind is not p.VAR_KEYWORD for p in params), verb.__name__
         assert ">>>" in verb.__doc__
-    assert {"key_by", "ttl", "max_pending", "metrics_topic", "name"} <= set(
+    assert {"key_by", "ttl", "max_pending", "name"} <= set(
         inspect.signature(sl.ml.online_regressor).parameters
     )
     assert {"distance", "init", "update_every", "output_distance"} <= set(

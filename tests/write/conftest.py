@@ -1,5 +1,6 @@
-"""Fixtures of the sink tests: the machine's PostgreSQL (a fresh table per test) and an
-InfluxDB 1.x started once per session (``.ci/services.sh`` installs and starts both)."""
+"""Fixtures of the sink tests: the machine's PostgreSQL (a fresh table per test), an
+InfluxDB 1.x started once per session (``.ci/services.sh`` installs and starts both), and
+private servers of one test's own, for the tests that stop them."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.write.servers import PG_DSN, Influxd
+from tests.write.servers import PG_DSN, Influxd, PrivatePostgres
 
 
 def _unavailable(reason: str) -> None:
@@ -40,6 +41,29 @@ def pg_table(pg_dsn: str) -> Iterator[str]:
     yield name
     with psycopg.connect(pg_dsn, autocommit=True) as conn:
         conn.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+@pytest.fixture
+def private_pg() -> Iterator[PrivatePostgres]:
+    """A PostgreSQL server of the test's own, which it may stop and start."""
+    try:
+        server = PrivatePostgres().init()
+    except (RuntimeError, OSError) as exc:
+        _unavailable(str(exc))
+    yield server
+    server.remove()
+
+
+@pytest.fixture
+def private_influxd() -> Iterator[Influxd]:
+    """An InfluxDB of the test's own, which it may stop (:meth:`Influxd.halt`) and start."""
+    server = Influxd()
+    try:
+        server.start()
+    except RuntimeError as exc:
+        _unavailable(str(exc))
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,13 @@
 """Test servers for the database sinks: an InfluxDB 1.x started from the Debian package,
-the machine's PostgreSQL, and a TCP proxy that can cut a connection for a while."""
+the machine's PostgreSQL, a private PostgreSQL a test may stop and start, and a TCP proxy
+that can cut a connection for a while."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -48,7 +51,7 @@ class Influxd:
             f"[monitor]\n  store-enabled = false\n"
             f"[continuous_queries]\n  enabled = false\n"
         )
-        self.log = open(d / "influxd.log", "wb")  # noqa: SIM115 - closed in stop()
+        self.log = open(d / "influxd.log", "ab")  # noqa: SIM115 - closed in halt()
         self.proc = subprocess.Popen(
             [exe, "-config", str(conf)], stdout=self.log, stderr=subprocess.STDOUT
         )
@@ -74,7 +77,8 @@ class Influxd:
         with urllib.request.urlopen(req, timeout=30) as r:
             return orjson.loads(r.read())
 
-    def stop(self) -> None:
+    def halt(self) -> None:
+        """Stop the server and keep its data: :meth:`start` brings it back (same port)."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -82,7 +86,11 @@ class Influxd:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
-        self.log.close()
+        if hasattr(self, "log"):
+            self.log.close()
+
+    def stop(self) -> None:
+        self.halt()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -160,3 +168,86 @@ class TcpProxy:
             for s in (src, dst):
                 with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
+
+
+class PrivatePostgres:
+    """A PostgreSQL server of its own (``initdb`` in a temporary directory, a free
+    loopback port, trust auth), so a test can stop and start it without disturbing the
+    machine's server that other tests share. Run as the ``postgres`` user when the tests
+    run as root (``initdb`` refuses root)."""
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="sl-pg-"))
+        self.data = self.dir / "data"
+        self.port = free_port()
+        self.dsn = (
+            f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres connect_timeout=5"
+        )
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._bin = self._find_bin()
+        # as root: run the server as the postgres user itself (no runuser in between, so
+        # a signal reaches the postmaster)
+        self._as: dict[str, str] = {}
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres")
+            self._as = {"user": "postgres", "group": "postgres"}
+
+    @staticmethod
+    def _find_bin() -> Path:
+        found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+        if found:
+            return found[-1].parent
+        exe = shutil.which("initdb")
+        if exe is None:
+            raise RuntimeError("initdb not found: install the Debian package postgresql")
+        return Path(exe).parent
+
+    def init(self) -> PrivatePostgres:
+        out = subprocess.run(
+            [str(self._bin / "initdb"), "-D", str(self.data), "-U", "postgres",
+             "--auth=trust", "--no-sync", "-E", "UTF8"],
+            capture_output=True,
+            **self._as,  # type: ignore[call-overload]
+        )  # fmt: skip
+        if out.returncode:
+            raise RuntimeError(f"initdb failed: {out.stderr.decode()[-2000:]}")
+        return self.start()
+
+    def start(self) -> PrivatePostgres:
+        self.log = open(self.dir / "postgres.log", "ab")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [str(self._bin / "postgres"), "-D", str(self.data),
+             "-p", str(self.port), "-c", "listen_addresses=127.0.0.1",
+             "-c", f"unix_socket_directories={self.dir}", "-c", "fsync=off",
+             "-c", "shared_buffers=16MB", "-c", "max_connections=20"],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            **self._as,  # type: ignore[call-overload]
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        import psycopg
+
+        while time.monotonic() < deadline:
+            with contextlib.suppress(psycopg.OperationalError), psycopg.connect(self.dsn):
+                return self
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise RuntimeError(f"postgres did not start: {(self.dir / 'postgres.log').read_text()}")
+
+    def stop(self) -> None:
+        """A fast shutdown (SIGINT): sessions are cut, new connections refused."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc = None
+        if hasattr(self, "log"):
+            self.log.close()
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)

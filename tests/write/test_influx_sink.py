@@ -16,7 +16,8 @@ import polars as pl
 import pytest
 
 import streamlearn as sl
-from tests.kafka_helpers import produce
+from streamlearn.core.backoff import flush_waiting
+from tests.kafka_helpers import produce, run_command
 from tests.write.servers import TcpProxy
 
 HERE = Path(__file__).parent
@@ -101,8 +102,10 @@ def test_server_away_during_a_flush_is_retried(influxd, influx_db):
         )
         sink = spec.open(sl.Context())
         sink.write(sl.Batch.from_frame(frame(10)))
+        with pytest.raises(sl.SinkUnavailable, match="InfluxDB at"):
+            sink.flush()  # one attempt; the points stay buffered
         threading.Timer(1.5, proxy.restore).start()
-        sink.flush()
+        flush_waiting(sink.flush)  # what Context.flush_sinks does offline
     assert len(series(influxd, influx_db)) == 10
 
 
@@ -170,3 +173,60 @@ def test_pipeline_killed_after_a_flush_and_replayed_writes_each_point_once(
     assert len(got) == n
     by_site = sorted((v[3], v[1], v[2]) for v in got)
     assert by_site == sorted((r["site"], r["prediction"], r["Temperature"]) for r in rows)
+
+
+@pytest.mark.broker
+def test_influxdb_stopped_mid_run_pauses_the_run_and_loses_nothing(
+    kafka, topic_factory, private_influxd, tmp_path
+):
+    """The server (the test's own) stops for 10 s while records keep coming: the run
+    pauses its 2 partitions, stays in its group (``max.poll.interval.ms`` 6 s), resumes
+    when it is back, and every record is one point."""
+    n, outage, db = 4_000, 10.0, "sl_pause"
+    private_influxd.query(f'CREATE DATABASE "{db}"')
+    src = topic_factory(2)
+    rows = [
+        {"site": f"s{i % 3}", "prediction": i % 4, "Temperature": 20 + i / 10} for i in range(n)
+    ]
+    values, keys = [orjson.dumps(r) for r in rows], [str(i).encode() for i in range(n)]
+    produce(kafka, src, values[: n // 2], keys[: n // 2])
+    env = dict(
+        os.environ, SINK_SRC=src, SINK_KIND="influx", SINK_URL=private_influxd.url, SINK_DB=db
+    )
+    cmd = run_command(
+        f"{HERE / 'db_sink_pipeline.py'}:pipeline",
+        kafka,
+        f"influx-{src}",
+        "--idle-timeout",
+        "8",
+        "--json",
+        "-X",
+        "max.poll.interval.ms=6000",
+        session_ms=2000,
+        heartbeat_ms=300,
+    )
+    out, err = tmp_path / "out", tmp_path / "err"
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        run = subprocess.Popen(cmd, env=env, stdout=stdout, stderr=stderr)
+        try:
+            deadline = time.monotonic() + 60
+            while len(series(private_influxd, db)) < n // 2 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert len(series(private_influxd, db)) == n // 2
+            private_influxd.halt()
+            produce(kafka, src, values[n // 2 :], keys[n // 2 :])
+            time.sleep(outage)
+            assert run.poll() is None  # waiting for the server, not stopped
+            private_influxd.start()
+            assert run.wait(120) == 0, err.read_text()[-2000:]
+        finally:
+            if run.poll() is None:
+                run.kill()
+    stats = orjson.loads(out.read_text().strip().splitlines()[-1])
+    assert stats["sink_pauses"] >= 1 and stats["paused_s"] >= outage - 4
+    assert stats["assignments"] == 1 and stats["paused_partitions"] == 0
+    assert "paused 2 partitions for" in err.read_text()
+    got = series(private_influxd, db)
+    assert sorted((v[3], v[1], v[2]) for v in got) == sorted(
+        (r["site"], r["prediction"], r["Temperature"]) for r in rows
+    )

@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 
 import streamlearn as sl
+from streamlearn.core.backoff import flush_waiting
 from streamlearn.write.postgres import PostgresSink
 from tests.write.servers import TcpProxy
 
@@ -148,16 +149,22 @@ def test_missing_table_and_missing_constraint_are_config_errors(pg_dsn, pg_table
 def test_database_away_during_a_flush_is_retried_and_loses_nothing(pg_dsn, pg_table, caplog):
     with TcpProxy(5432) as proxy:
         dsn = f"host=127.0.0.1 port={proxy.port} user=postgres password=hunter2 dbname=postgres"
-        spec = sl.write.to_postgres(pg_table, dsn=dsn, create=True, retry_for=30)
-        sink = sink_for(spec)
-        sink.write(sl.Batch.from_frame(pl.DataFrame({"x": [1, 2]})))
-        sink.flush()  # connected through the proxy
+        spec = sl.write.to_postgres(pg_table, dsn=dsn, create=True, retry_for=30, name="pg")
+        ctx = sl.Context()
+        (sl.map(lambda df: df) | spec).apply(pl.DataFrame({"x": [1, 2]}), ctx=ctx)
+        ctx.flush_sinks()  # connected through the proxy
+        sink = ctx.sinks["pg"]
         proxy.cut()  # the open connection dies; new ones are refused
         sink.write(sl.Batch.from_frame(pl.DataFrame({"x": [3, 4]}), first_offset=2))
+        # one attempt: the sink says the database is away, and keeps the rows
+        with pytest.raises(sl.SinkUnavailable, match="unavailable") as away:
+            sink.flush()
+        assert away.value.retry_for == 30 and sink.buffered == 2
+        assert "hunter2" not in str(away.value)
         threading.Timer(2.0, proxy.restore).start()
         started = time.monotonic()
         with caplog.at_level(logging.WARNING, logger="streamlearn.write"):
-            sink.flush()
+            ctx.flush_sinks()  # offline: waits in place with back-off
         assert time.monotonic() - started >= 1.5
     retries = [r.getMessage() for r in caplog.records if "retry" in r.getMessage()]
     assert retries and all("hunter2" not in m for m in retries)
@@ -174,7 +181,7 @@ def test_retries_run_out_raise_and_keep_the_buffer(pg_dsn, pg_table):
         sink = sink_for(sl.write.to_postgres(pg_table, dsn=dsn, create=True, retry_for=1))
         sink.write(sl.Batch.from_frame(pl.DataFrame({"x": [1, 2]})))
         with pytest.raises(sl.OperatorError, match="still unavailable after") as err:
-            sink.flush()
+            flush_waiting(sink.flush)
         assert "hunter2" not in str(err.value) and sink.buffered == 2
         proxy.restore()
         sink.flush()

@@ -192,6 +192,12 @@ def run_command(
             f"batch {stats.last_batch_ms:.1f} ms",
             highlight=False,
         )
+        if stats.sink_away:  # runtime/backpressure.py: the input waits for the database
+            console.print(
+                f"  paused {stats.paused_partitions} partitions for {stats.paused_s:.0f} s: "
+                f"{stats.sink_away}",
+                highlight=False,
+            )
         for step, report in sorted(stats.metrics.items()):
             line = model_summary(report)
             if line:

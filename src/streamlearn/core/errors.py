@@ -5,7 +5,8 @@ Every error a user can catch derives from :class:`StreamlearnError`::
     StreamlearnError
     ├── ConfigError            bad settings or arguments, found before anything runs
     ├── OperatorError          an operator failed on a batch (names the step and the source)
-    │   └── DecodeError        input bytes that a codec could not turn into rows
+    │   ├── DecodeError        input bytes that a codec could not turn into rows
+    │   └── SinkUnavailable    a sink's database is away for now (worth trying again)
     ├── StateError             a snapshot could not be written, read or restored
     ├── BrokerError            the local development broker could not start or stop
     ├── KafkaError             the cluster refused or failed a request
@@ -53,6 +54,26 @@ class OperatorError(StreamlearnError):
 
 class DecodeError(OperatorError):
     """Bytes that a codec could not turn into a row of the declared schema."""
+
+
+class SinkUnavailable(OperatorError):
+    """A sink's target is away (connection refused, server restarting): the flush may
+    succeed later, and the sink kept every row.
+
+    Raised by ``Sink.flush`` after one attempt; the caller decides how to wait. The
+    Kafka runtime pauses the consumer's partitions and tries again with back-off
+    (:mod:`streamlearn.runtime.backpressure`); ``Context.flush_sinks`` offline retries
+    in place. ``target`` names the database without secrets; ``retry_for`` is how long
+    the sink allows waiting before the run stops.
+    """
+
+    def __init__(
+        self, message: str, *, operator: str | None = None, target: str, retry_for: float
+    ) -> None:
+        super().__init__(f"{target} unavailable: {message}", operator=operator)
+        self.reason = message
+        self.target = target
+        self.retry_for = retry_for
 
 
 class StateError(StreamlearnError):

@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from streamlearn.core.backoff import flush_waiting
+
 if TYPE_CHECKING:
     from streamlearn.core.batch import Batch
     from streamlearn.core.pipeline import Pipeline
@@ -110,11 +112,18 @@ class Context:
         """A batch reached a sink: the runtime notes its end-to-end latency (offline:
         nothing to note)."""
 
-    def flush_sinks(self) -> None:
+    def flush_sinks(self, *, wait: bool = True) -> None:
         """Make everything written to the sinks durable (the checkpoint calls this before
-        committing offsets)."""
+        committing offsets). A sink whose database is away raises
+        :class:`~streamlearn.core.errors.SinkUnavailable`; with ``wait`` (offline) the
+        flush is tried again in place with back-off for the sink's ``retry_for``
+        (:func:`~streamlearn.core.backoff.flush_waiting`); the Kafka runtime passes
+        ``wait=False`` and pauses its partitions instead."""
         for sink in self.sinks.values():
-            sink.flush()
+            if wait:
+                flush_waiting(sink.flush)
+            else:
+                sink.flush()
 
     def close_sinks(self) -> None:
         """Close every sink (end of a run); the first error is raised after all closed."""

@@ -42,7 +42,7 @@ class Dashboard:
         History shown: the feed is read from this many minutes back and charts keep as
         much.
     topic : str or None
-        The metrics topic when the run set ``metrics_topic`` (default
+        The metrics topic when the run set ``RunOptions.metrics_topic`` (default
         ``<name>.metrics``).
 
     Examples

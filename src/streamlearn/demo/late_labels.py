@@ -3,12 +3,12 @@
 Events ``{event_id, f0..f7}`` and, 0-200 records later, their labels ``{event_id, y}``
 (:mod:`streamlearn.datasets.synth.late_labels`); an online passive-aggressive classifier
 predicts each event at once and learns from its label when it comes. The prequential
-accuracy, per-class F1 and the join's bookkeeping are shown live and also streamed to the
-``metrics`` topic.
+accuracy, per-class F1 and the join's bookkeeping are shown live and published with the
+run's other figures to its metrics feed ``<name>.metrics``.
 
 Examples
 --------
->>> p = pipeline("events", "labels", "predictions", metrics_topic=None)
+>>> p = pipeline("events", "labels", "predictions")
 >>> list(p.source.topics)
 ['events']
 """
@@ -37,7 +37,6 @@ def pipeline(
     labels: str = "labels",
     out: str = "predictions",
     *,
-    metrics_topic: str | None = "metrics",
     C: float = 0.1,
 ) -> Pipeline:
     """Events -> online passive-aggressive classifier (labels from ``labels``) -> out."""
@@ -51,7 +50,6 @@ def pipeline(
             name="model",
             model=sl.ml.PassiveAggressive(C=C, multiclass="multiclass"),
             feedback=sl.read.from_kafka(labels),
-            metrics_topic=metrics_topic,
         )
         | sl.write.to_kafka(out, columns=["event_id", "prediction", "score", "model_updates"])
     )
@@ -65,7 +63,7 @@ class LateLabels:
 
     def __init__(self, settings: DemoSettings, suffix: str = "") -> None:
         self.settings = settings
-        self.topics = {k: f"{k}{suffix}" for k in ("events", "labels", "metrics")}
+        self.topics = {k: f"{k}{suffix}" for k in ("events", "labels")}
         self.topics["out"] = f"predictions{suffix}"
         self.produced = 0
 
@@ -79,7 +77,6 @@ class LateLabels:
             self.topics["events"],
             self.topics["labels"],
             self.topics["out"],
-            metrics_topic=self.topics["metrics"],
         )
 
     def max_records(self) -> int | None:

@@ -161,7 +161,7 @@ def online_classifier(
     ttl: float = 3600.0,
     max_pending: int = 1_000_000,
     metrics_topic: str | None = None,
-    metrics_every: float = 1.0,
+    metrics_every: float | None = None,
     metrics_window: int = 1000,
     publish: str | None = None,
     every: int | None = None,
@@ -197,10 +197,10 @@ def online_classifier(
     max_pending
         Most events (and most early labels) kept waiting per partition; the oldest are
         dropped first and counted.
-    metrics_topic
-        Topic that receives the live metrics as JSON every ``metrics_every`` seconds.
-    metrics_every
-        Seconds between two metrics records.
+    metrics_topic, metrics_every
+        Deprecated, no effect (a ``DeprecationWarning``): the live metrics go to the
+        run's metrics feed ``<name>.metrics`` with every other figure of the run
+        (``RunOptions.metrics_topic``, ``metrics_interval``) and to Prometheus.
     metrics_window
         Rows in the rolling window of the metrics (besides the since-start figures).
     publish, every, alias
@@ -259,7 +259,7 @@ def online_regressor(
     ttl: float = 3600.0,
     max_pending: int = 1_000_000,
     metrics_topic: str | None = None,
-    metrics_every: float = 1.0,
+    metrics_every: float | None = None,
     metrics_window: int = 1000,
     publish: str | None = None,
     every: int | None = None,

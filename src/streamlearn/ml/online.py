@@ -33,17 +33,23 @@ Pending events, waiting labels, the models and the metrics are the step's snapsh
 snapshot carries the offsets of both topics, so a restart loses none of them and learns
 no label twice. With ``publish=`` the model is pushed to the registry every ``every``
 learned labels (:mod:`streamlearn.ml.publish`), for ``sl.ml.predict`` elsewhere.
+
+The live report (prequential metrics and the join's counters, :meth:`report`) goes to
+``ctx.metrics``; the runtime publishes it with the run's other figures to the metrics
+feed ``<name>.metrics`` and to Prometheus (:mod:`streamlearn.runtime.metrics`). The step
+writes to no topic of its own: ``metrics_topic=``/``metrics_every=`` are deprecated and
+have no effect.
 """
 
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import orjson
 import polars as pl
 
 from streamlearn.core.batch import Batch
@@ -97,8 +103,8 @@ class PredictThenLearn(Operator):
     key_by: str | None = None
     ttl: float = 3600.0
     max_pending: int = 1_000_000
-    metrics_topic: str | None = None
-    metrics_every: float = 1.0
+    metrics_topic: str | None = None  # deprecated: the run's metrics feed has the report
+    metrics_every: float | None = None  # deprecated: RunOptions.metrics_interval
     metrics_window: int = 1000
     publish: Publish | None = None
     kind: str = field(default="ml.online", init=False, repr=False)
@@ -117,8 +123,16 @@ class PredictThenLearn(Operator):
             raise ConfigError(
                 f"{sorted(c for c in clash if c)} cannot be both a feature and the id or key column"
             )
-        if self.ttl <= 0 or self.max_pending < 1 or self.metrics_every <= 0:
-            raise ConfigError("ttl and metrics_every must be > 0 and max_pending >= 1")
+        if self.ttl <= 0 or self.max_pending < 1:
+            raise ConfigError("ttl must be > 0 and max_pending >= 1")
+        if self.metrics_topic is not None or self.metrics_every is not None:
+            warnings.warn(
+                "metrics_topic= and metrics_every= are deprecated and have no effect: the "
+                "learner's report goes to the run's metrics feed '<name>.metrics' every "
+                "metrics_interval seconds (RunOptions.metrics_topic / metrics_interval)",
+                DeprecationWarning,
+                stacklevel=5,  # the user's call of sl.ml.online_classifier
+            )
         if self.publish is not None and (self.key_by or not self.model.tags().snapshot):
             raise ConfigError(
                 "publish= needs one model (no key_by) that has a pickle-free format "
@@ -130,9 +144,7 @@ class PredictThenLearn(Operator):
         return (SideInput(FEEDBACK, self.feedback), *extra)
 
     def outputs(self) -> tuple[OutputTopic, ...]:
-        extra = self.publish.outputs() if self.publish is not None else ()
-        metrics = (OutputTopic(self.metrics_topic, partitions=1),) if self.metrics_topic else ()
-        return (*metrics, *extra)
+        return self.publish.outputs() if self.publish is not None else ()
 
     def build(self) -> Step:
         return _PredictThenLearnStep(self)
@@ -155,7 +167,6 @@ class _PredictThenLearnStep(Step):
             ("events", "labels", "learned", "bad_labels", "events_without_id"), 0
         )
         self.partition: int | None = None
-        self._last_metrics = 0.0
         self._warned = False
         self.publisher = (
             Publisher(spec.publish, spec.features) if spec.publish is not None else None
@@ -203,26 +214,8 @@ class _PredictThenLearnStep(Step):
 
     def on_timer(self, ctx: Context) -> Batch | None:
         self.join.expire(ctx.wall_time())
-        topic = self.spec.metrics_topic
-        if (
-            topic
-            and self.counts["events"] + self.counts["labels"]
-            and ctx.now() - self._last_metrics >= self.spec.metrics_every
-        ):
-            self._last_metrics = ctx.now()
-            report = {
-                "step": self.name,
-                "partition": self.partition,
-                "time": ctx.wall_time(),
-                **self.report(),
-            }
-            value = orjson.dumps(report)
-            ctx.emit(
-                topic,
-                Batch(pl.DataFrame({"metrics": [value]})),
-                [value],
-                [f"{self.name}/{self.partition}".encode()],
-            )
+        if self.partition is not None:  # expiries change the report between batches
+            ctx.metrics[f"{self.name}[{self.partition}]"] = self.report()
         return None
 
     def report(self) -> dict[str, Any]:

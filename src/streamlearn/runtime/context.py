@@ -135,6 +135,13 @@ class KafkaContext(Context):
             )
         self.produced[destination] = self.produced.get(destination, 0) + len(values)
 
+    def flush_sinks(self, *, wait: bool = False) -> None:
+        """One attempt per sink: a database that is away raises
+        :class:`~streamlearn.core.errors.SinkUnavailable` at once, and the runner pauses
+        its partitions and keeps polling (:mod:`streamlearn.runtime.backpressure`)
+        instead of blocking the loop past ``max.poll.interval.ms``."""
+        super().flush_sinks(wait=wait)
+
     def _produce_slowly(
         self,
         topic: str,

@@ -41,6 +41,9 @@ _RUN_FIELDS = (
     "out_rate",
     "last_batch_ms",
     "elapsed_s",
+    "paused_partitions",
+    "sink_pauses",
+    "paused_s",
 )
 
 
@@ -72,6 +75,7 @@ def run_report(
             report[extra] = getattr(stats, extra)
     report["partitions"] = list(stats.partitions)
     report["lag"] = dict(lag or {})
+    report["sink_away"] = stats.sink_away
     return report
 
 
@@ -130,7 +134,7 @@ def merge_reports(reports: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     merged: dict[str, Any] = {"members": sorted(members)}
     for f in _RUN_FIELDS:
         values = [m.get(f, 0) or 0 for m in members.values()]
-        if f in ("last_batch_ms", "elapsed_s"):
+        if f in ("last_batch_ms", "elapsed_s", "paused_s"):
             merged[f] = max(values, default=0)
         else:
             merged[f] = sum(values)
@@ -138,6 +142,7 @@ def merge_reports(reports: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         values = [m[f] for m in members.values() if m.get(f) is not None]
         merged[f] = max(values) if values else None
     merged["lag"] = {k: v for m in members.values() for k, v in m.get("lag", {}).items()}
+    merged["sink_away"] = sorted({m["sink_away"] for m in members.values() if m.get("sink_away")})
     merged["steps"] = {
         f"{s}[{p}]" if p is not None else s: r["figures"]
         for (s, p), r in sorted(steps.items(), key=lambda kv: str(kv[0]))
@@ -190,8 +195,11 @@ def serve_prometheus(
 ) -> Any:
     """Serve ``/metrics`` for Prometheus on ``addr:port`` with the run's figures.
 
-    Counters are ``streamlearn_records_in_total`` etc., gauges the rates, latencies
-    and every numeric figure of a step (``streamlearn_step{step=,partition=,figure=}``);
+    Counters are ``streamlearn_records_in_total`` etc., gauges the rates, latencies,
+    the pause while a sink's database is away (``streamlearn_paused_partitions``), the
+    consumer lag (``streamlearn_consumer_lag{topic=,partition=}``) and every numeric
+    figure of a step (``streamlearn_step{step=,partition=,figure=}``; a run-wide figure
+    such as a model's version or a variant's count has an empty ``partition``);
     ``pipeline`` is a label. Returns the HTTP server (``.shutdown()`` stops it).
     """
     prom = require("prometheus_client", extra="metrics", feature="--metrics-port")
@@ -207,6 +215,7 @@ def serve_prometheus(
                 "dead_lettered",
                 "batches",
                 "commits",
+                "sink_pauses",
             ):
                 c = CounterMetricFamily(f"streamlearn_{f}", f"{f} of the run", labels=["pipeline"])
                 c.add_metric([pipeline], float(getattr(stats, f)))
@@ -218,6 +227,8 @@ def serve_prometheus(
                 "records_buffered",
                 "e2e_p50_ms",
                 "e2e_p99_ms",
+                "paused_partitions",
+                "paused_s",
             ):
                 value = getattr(stats, f, None)
                 if value is None:
@@ -225,6 +236,15 @@ def serve_prometheus(
                 g = GaugeMetricFamily(f"streamlearn_{f}", f"{f} of the run", labels=["pipeline"])
                 g.add_metric([pipeline], float(value))
                 yield g
+            lag = GaugeMetricFamily(
+                "streamlearn_consumer_lag",
+                "records behind the log end per input partition",
+                labels=["pipeline", "topic", "partition"],
+            )
+            for key, behind in dict(stats.lag).items():
+                topic, _, part = key.rpartition("[")
+                lag.add_metric([pipeline, topic, part.rstrip("]")], float(behind))
+            yield lag
             g = GaugeMetricFamily(
                 "streamlearn_step",
                 "numeric figures of each step",
@@ -232,10 +252,12 @@ def serve_prometheus(
             )
             for key, figures in metrics.items():
                 step, _, part = key.rpartition("[")
+                if not step:  # a run-wide figure ("model.version.champion"): no partition
+                    step, part = key, ""
                 if not isinstance(figures, Mapping):  # a bare number: one figure
                     figures = {"value": figures}
                 for name, value in _numbers(figures):
-                    g.add_metric([pipeline, step or key, part.rstrip("]"), name], value)
+                    g.add_metric([pipeline, step, part.rstrip("]"), name], value)
             yield g
 
     registry = prom.CollectorRegistry()

@@ -32,6 +32,7 @@ from streamlearn.kafka.connect import check_reachable, log_assigned, log_joining
 from streamlearn.kafka.produce import produce
 from streamlearn.kafka.reader import BatchReader
 from streamlearn.runtime.align import Aligner
+from streamlearn.runtime.backpressure import Backpressure
 from streamlearn.runtime.broadcast import Broadcasts
 from streamlearn.runtime.checkpoint import Checkpoint
 from streamlearn.runtime.context import KafkaContext, freeze_long_lived, release_long_lived
@@ -153,6 +154,7 @@ class Runner:
         )
         self.ctx.stats = self.stats
         self.reader = BatchReader(self.consumer, self.source, one_topic=len(self.topics) == 1)
+        self.backpressure = Backpressure(self.consumer, self.stats)  # a sink's database away
         self.checkpoint = Checkpoint(
             self.tasks,
             self.ctx,
@@ -195,6 +197,7 @@ class Runner:
                 tp.offset = snap.offsets[(tp.topic, tp.partition)]
                 self.tasks.next_offsets[(tp.topic, tp.partition)] = tp.offset
         consumer.assign(partitions)
+        self.stats.assignments += 1
         log_assigned(self.group, [(tp.topic, tp.partition) for tp in partitions])
         log.info("restored %s", sorted(snaps))
 
@@ -248,10 +251,11 @@ class Runner:
                         break
                 if self.broadcasts is not None:  # changes take effect between batches
                     tasks.broadcast(self.broadcasts.poll(), ctx)
-                read = self.reader.read(remaining)
-                groups = self._align(self.aligner, read) if self.aligner is not None else read
+                paused = self.backpressure.keep_alive(self.reader)  # a sink's database away
+                read = [] if paused else self.reader.read(remaining)
+                groups = read if paused or self.aligner is None else self._align(self.aligner, read)
                 now = time.monotonic()
-                if read:
+                if read or paused:
                     last_input = now
                 if groups:
                     if stats.first_record_at is None:
@@ -282,12 +286,16 @@ class Runner:
                 time.monotonic(), stats, ctx.metrics, self._lag, force=True
             )
             self._commit(force=True)
+            while self.backpressure.keep_alive(self.reader):  # wait for the database
+                self._commit(force=True)
         finally:
             self._close()
         return stats
 
     def _commit(self, force: bool = False) -> None:
-        if self.checkpoint.commit(force=force):
+        bp = self.backpressure  # while paused: every due attempt flushes, nothing else
+        commit = self.checkpoint.commit
+        if bp.checkpoint(lambda: commit(force=force or bp.active), keep=self.paused):
             self.stats.commits = self.checkpoint.commits
         self._update_counts()
 
@@ -320,6 +328,7 @@ class Runner:
                 )
                 if high >= 0:
                     lag[f"{topic}[{part}]"] = max(0, high - nxt)
+        self.stats.lag = lag  # (for Prometheus)
         return lag
 
     def _update_counts(self) -> None:

@@ -52,6 +52,17 @@ class RunStats:
     in_rate: float = 0.0
     out_rate: float = 0.0
     partitions: list[int] = field(default_factory=list)
+    #: partition assignments received; more than one means the group rebalanced
+    assignments: int = 0
+    #: records behind the log end per input ``topic[partition]`` (last metrics interval)
+    lag: dict[str, int] = field(default_factory=dict)
+    #: partitions paused now because a sink's database is away
+    #: (:mod:`streamlearn.runtime.backpressure`), how many times that happened, the
+    #: seconds spent paused in all, and what is away (empty when nothing is)
+    paused_partitions: int = 0
+    sink_pauses: int = 0
+    paused_s: float = 0.0
+    sink_away: str = ""
     restored_partitions: list[int] = field(default_factory=list)
     started_at: float = field(default_factory=time.monotonic)
     #: ``time.monotonic()`` when the first records arrived (group join excluded)

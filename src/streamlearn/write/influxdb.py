@@ -12,8 +12,11 @@ record's Kafka timestamp, so a replay after a crash rewrites the same points and
 doubles a series. (With a ``time`` column, two rows with the same tags and time are one
 point: add a tag that tells them apart if that can happen.)
 
-A refused connection, a server restarting or a 5xx/429 answer are retried with back-off
-for ``retry_for`` seconds, each retry logged; the lines stay buffered until written.
+A refused connection, a server restarting or a 5xx/429 answer make ``flush`` raise
+:class:`~streamlearn.core.errors.SinkUnavailable` after one attempt, the lines not yet
+written still buffered: a run pauses its partitions and tries again with back-off for
+``retry_for`` seconds (:mod:`streamlearn.runtime.backpressure`); ``Context.flush_sinks``
+offline waits in place.
 """
 
 from __future__ import annotations
@@ -29,9 +32,8 @@ from dataclasses import KW_ONLY, dataclass, field
 import polars as pl
 
 from streamlearn.core.batch import Batch
-from streamlearn.core.errors import ConfigError, OperatorError
+from streamlearn.core.errors import ConfigError, OperatorError, SinkUnavailable
 from streamlearn.core.operator import Context
-from streamlearn.write._retry import _Retriable, _with_backoff
 from streamlearn.write.base import Sink, SinkOperator
 
 _UNITS = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
@@ -103,7 +105,7 @@ class ToInfluxDB(SinkOperator):
     precision
         ``"s"``, ``"ms"``, ``"us"`` or ``"ns"`` (of the ``time`` column).
     retry_for
-        Seconds a flush keeps retrying a server that is away before the run stops.
+        Seconds a run stays paused, retrying, while the server is away, before it stops.
 
     Examples
     --------
@@ -287,15 +289,14 @@ class InfluxSink(Sink):
         chunks = ["\n".join(lines[i : i + _CHUNK]).encode() for i in range(0, len(lines), _CHUNK)]
         url, headers = self.spec.endpoint()
         headers = {**headers, "Content-Type": "text/plain; charset=utf-8"}
-        done = 0
-
-        def attempt() -> None:
-            nonlocal done
-            while done < len(chunks):
-                self._post(url, headers, chunks[done])
-                done += 1  # a chunk written is not sent again on a retry
-
-        _with_backoff(attempt, step=self.step, target=self.target, retry_for=self.spec.retry_for)
+        for done, chunk in enumerate(chunks):
+            try:
+                self._post(url, headers, chunk)
+            except SinkUnavailable:
+                # the chunks written are not sent again; the rest stays buffered
+                self._buffer = [c.decode() for c in chunks[done:]]
+                self.points_written += done * _CHUNK
+                raise
         self._buffer = []
         self.points_written += len(lines)
 
@@ -308,7 +309,7 @@ class InfluxSink(Sink):
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode("utf-8", "replace").strip()[:300]
             if exc.code in (429, 500, 502, 503, 504):
-                raise _Retriable(f"HTTP {exc.code} {detail}") from None
+                raise self._away(f"HTTP {exc.code} {detail}") from None
             if exc.code in (401, 403, 404):
                 raise ConfigError(
                     f"to_influxdb({spec.measurement!r}): {self.target} answered "
@@ -324,7 +325,12 @@ class InfluxSink(Sink):
             http.client.HTTPException,
         ) as exc:
             reason = getattr(exc, "reason", exc)
-            raise _Retriable(str(reason)) from None
+            raise self._away(str(reason)) from None
+
+    def _away(self, reason: str) -> SinkUnavailable:
+        return SinkUnavailable(
+            reason, operator=self.step, target=self.target, retry_for=self.spec.retry_for
+        )
 
 
 #: the verb: ``sl.write.to_influxdb("weather", database="iot", tags=["site"])``

@@ -18,10 +18,14 @@ The key defaults to the row's ``sl-id`` (column ``sl_id``: topic/partition/offse
 input record), so a crash after the commit and before the offsets are committed replays
 rows that the table already has, and they change nothing: one row per input record.
 
-A refused connection or a server restart is retried with back-off inside ``flush`` for
-``retry_for`` seconds (each retry logged; the buffer is kept); when that runs out the
-flush raises and nothing is committed. A table whose column types do not take the
-stream's is a one-line :class:`~streamlearn.core.errors.ConfigError` naming the column.
+A refused connection or a server restart makes ``flush`` raise
+:class:`~streamlearn.core.errors.SinkUnavailable` after one attempt, the buffer kept: a
+run pauses its partitions, keeps polling (so it stays in its group) and flushes again
+with back-off for ``retry_for`` seconds, then resumes
+(:mod:`streamlearn.runtime.backpressure`); when that runs out the run stops and nothing
+is committed. Offline, ``Context.flush_sinks`` waits in place the same way. A table
+whose column types do not take the stream's is a one-line
+:class:`~streamlearn.core.errors.ConfigError` naming the column.
 """
 
 from __future__ import annotations
@@ -34,12 +38,11 @@ from typing import Any
 import polars as pl
 
 from streamlearn.core.batch import Batch
-from streamlearn.core.errors import ConfigError, OperatorError
+from streamlearn.core.errors import ConfigError, OperatorError, SinkUnavailable
 from streamlearn.core.extras import require
 from streamlearn.core.operator import Context
 from streamlearn.write._pgdsn import _first_line, _where, mask_dsn
 from streamlearn.write._pgtypes import accepts, pg_type, to_csv
-from streamlearn.write._retry import _Retriable, _with_backoff
 from streamlearn.write.base import Sink, SinkOperator
 
 ID_COLUMN = "sl_id"
@@ -68,7 +71,8 @@ class ToPostgres(SinkOperator):
         ``"nothing"`` (a replayed row changes nothing) or ``"update"`` (the last write
         of a key wins: an upsert).
     retry_for
-        Seconds a flush keeps retrying a database that is away before the run stops.
+        Seconds a run stays paused, retrying, while the database is away, before it
+        stops (nothing committed; a restart reads the rows again).
 
     Examples
     --------
@@ -217,13 +221,8 @@ class PostgresSink(Sink):
         )
         if self.spec.on_conflict == "update":
             df = df.unique(subset=list(self.spec.key_columns), keep="last", maintain_order=True)
-        payload = to_csv(df)
-        _with_backoff(
-            lambda: self._attempt(df.schema, payload, df.height),
-            step=self.step,
-            target=self.target,
-            retry_for=self.spec.retry_for,
-        )
+        self._buffer = [df]  # concatenated once, not again at every retry
+        self._attempt(df.schema, to_csv(df), df.height)
         self._buffer = []
         self.rows_written += df.height
 
@@ -288,7 +287,12 @@ class PostgresSink(Sink):
             psycopg.errors.DeadlockDetected,
         ) as exc:
             self.close()
-            raise _Retriable(_first_line(exc, spec.dsn)) from None
+            raise SinkUnavailable(
+                _first_line(exc, spec.dsn),
+                operator=self.step,
+                target=self.target,
+                retry_for=spec.retry_for,
+            ) from None
         except psycopg.Error as exc:
             raise OperatorError(
                 f"{self.target}: {_first_line(exc, spec.dsn)}", operator=self.step
