@@ -63,7 +63,11 @@ def main() -> None:
         | sl.sql("select * from $1 where cluster = 0")
         | sl.write.to_kafka(args.output)
     )
-    runner = sl.Runner(pipeline, kafka=kafka, options=sl.RunOptions(name=args.group, commit_interval=args.commit_interval))
+    runner = sl.Runner(
+        pipeline,
+        kafka=kafka,
+        options=sl.RunOptions(name=args.group, commit_interval=args.commit_interval),
+    )
     signal.signal(signal.SIGTERM, lambda *_: runner.stop(drain=True))
     stats = runner.run().as_dict()
     out = {
