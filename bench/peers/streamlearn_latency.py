@@ -4,6 +4,9 @@ decode -> sequential k-means -> SQL filter (cluster 0) -> Kafka: S1 without its 
 timer window (a window holds records on purpose; latency is about everything else).
 ``--client-option key=value`` passes librdkafka settings (consumer-only and
 producer-only keys go to the right client); ``--max-wait-ms`` is the reader's batch wait.
+``--sync-commit`` and ``--duckdb-sql`` bring back the behaviour before issue 13's second
+round (offsets committed synchronously at every checkpoint; every SQL step in DuckDB),
+so their effect is measured in the same run.
 Last stdout line: JSON with the run's counts.
 """
 
@@ -36,7 +39,11 @@ def main() -> None:
         action="store_true",
         help="time the stages in-process (arrival, processing, commits)",
     )
+    ap.add_argument("--commit-interval", type=float, default=1.0)
+    ap.add_argument("--sync-commit", action="store_true", help="wait for every offset commit")
+    ap.add_argument("--duckdb-sql", action="store_true", help="no Polars path for SQL filters")
     args = ap.parse_args()
+    _old_behaviour(sync_commit=args.sync_commit, duckdb_sql=args.duckdb_sql)
     trace = _trace() if args.trace else None
     options = dict(o.split("=", 1) for o in args.client_option)
     kafka = KafkaConfig(
@@ -56,7 +63,11 @@ def main() -> None:
         | sl.sql("select * from $1 where cluster = 0")
         | sl.write.to_kafka(args.output)
     )
-    runner = sl.Runner(pipeline, kafka=kafka, options=sl.RunOptions(name=args.group))
+    runner = sl.Runner(
+        pipeline,
+        kafka=kafka,
+        options=sl.RunOptions(name=args.group, commit_interval=args.commit_interval),
+    )
     signal.signal(signal.SIGTERM, lambda *_: runner.stop(drain=True))
     stats = runner.run().as_dict()
     out = {
@@ -91,6 +102,23 @@ def _pcts(values: list[float]) -> dict:
         "mean": round(float(a.mean()), 2),
         "sum": round(float(a.sum()), 1),
     }
+
+
+def _old_behaviour(*, sync_commit: bool, duckdb_sql: bool) -> None:
+    if sync_commit:
+        from streamlearn.runtime.checkpoint import Checkpoint
+
+        commit = Checkpoint.commit
+
+        def sync(self, *, force=False):
+            return commit(self, force=True) if force or self.tasks.dirty else False
+
+        Checkpoint.commit = sync
+    if duckdb_sql:
+        import importlib
+
+        # the module, not the sl.sql function that shadows it on the package
+        importlib.import_module("streamlearn.ops.sql").compile_filter = lambda query: None
 
 
 def _trace() -> dict[str, list[float]]:

@@ -72,3 +72,41 @@ def test_state_keys_survive_an_inserted_step_and_a_rename_is_an_error(kafka, top
         renamed, kafka=kafka, name=name, max_records=50, reset_state=("ml.sequential_k_means",)
     )
     assert reset.records_in == 50
+
+
+def test_a_failed_asynchronous_commit_is_retried_at_the_next_checkpoint(kafka, topic_factory):
+    """Timed checkpoints commit offsets without waiting; the commit callback (served by
+    ``consume()`` on the loop's thread) makes a failed partition dirty again, so the next
+    checkpoint commits it; a partition this member no longer has is left alone."""
+    from confluent_kafka import KafkaError, TopicPartition
+
+    src, out = topic_factory(), topic_factory()
+    produce(kafka, src, values(500))
+    p = sl.read.from_kafka(src) | sl.decode.json({"a": "float", "b": "float"}) | kmeans()
+    seen: dict[str, object] = {}
+
+    def fail_once(stats):
+        if "dirty" in seen or stats.records_in < 500:
+            return
+        cp = runner.checkpoint
+        cp.tasks.dirty.clear()
+        err = KafkaError(KafkaError.REBALANCE_IN_PROGRESS)
+        cp.on_commit(err, [TopicPartition(src, 0, 250), TopicPartition(src, 7, 1)])
+        seen["dirty"], seen["failures"] = set(cp.tasks.dirty), cp.commit_failures
+        cp.on_commit(None, [TopicPartition(src, 0, 500)])  # a good one changes nothing
+        seen["after_ok"] = cp.commit_failures
+
+    name = f"async-{src}"
+    runner = sl.Runner(
+        p | sl.write.to_kafka(out),
+        kafka=kafka,
+        options=sl.RunOptions(name=name, idle_timeout=1.5),
+        on_progress=fail_once,
+        progress_interval=0.05,
+    )
+    stats = runner.run()
+    assert stats.records_in == 500
+    assert seen == {"dirty": {0}, "failures": 1, "after_ok": 1}
+    # the end of the run committed synchronously: a restart reads nothing again
+    again = sl.run(p, kafka=kafka, name=name, idle_timeout=1.5)
+    assert again.records_in == 0

@@ -13,6 +13,14 @@ at-least-once
     idempotent targets); between 2 and 3 nothing is repeated, because a restart resumes
     from the snapshot's offsets, not the group's. The model never learns a record twice.
 
+    The timed checkpoints send step 3 asynchronously: the offsets are those of outputs
+    already delivered in step 1, so waiting for the group coordinator's answer protects
+    nothing and only stopped the loop (a round trip, 7 ms p50 / 35 ms p99 of stall in
+    the latency benchmark). A failed asynchronous commit marks its partitions dirty
+    again (the next checkpoint commits them); the commits on revocation and at the end
+    of a run (``force``) wait for the answer, so no member hands a partition over with
+    an older offset still in flight.
+
 exactly-once
     Sinks are flushed first (a non-Kafka sink must be idempotent by ``sl-id``), then
     Kafka outputs, dead letters, snapshots and offsets go in one Kafka transaction;
@@ -21,6 +29,7 @@ exactly-once
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
@@ -29,6 +38,8 @@ from streamlearn.core.errors import KafkaError
 from streamlearn.runtime.context import KafkaContext
 from streamlearn.runtime.state_store import Snapshot, StateStore
 from streamlearn.runtime.tasks import Tasks
+
+log = logging.getLogger("streamlearn.runtime")
 
 
 class Checkpoint:
@@ -51,6 +62,7 @@ class Checkpoint:
         self.state = state
         self.exactly_once = exactly_once
         self.commits = 0
+        self.commit_failures = 0
         self._delivery_errors: list[str] = []
         if exactly_once:
             producer.init_transactions(30)
@@ -60,6 +72,19 @@ class Checkpoint:
         """The producer's delivery callback: failures stop the next commit."""
         if err is not None:
             self._delivery_errors.append(f"{msg.topic()}: {err}")
+
+    def on_commit(self, err: Any, partitions: list[TopicPartition]) -> None:
+        """The consumer's commit callback (served by ``consume()`` on the loop's thread):
+        the partitions of a failed commit are dirty again, so the next checkpoint commits
+        their offsets (then newer ones) instead of leaving the group's offset behind."""
+        failed = {tp.partition for tp in partitions or () if tp.error is not None}
+        if err is not None:
+            failed.update(tp.partition for tp in partitions or ())
+        failed &= set(self.tasks.chains)  # revoked meanwhile: the new owner commits
+        if failed:
+            self.commit_failures += 1
+            self.tasks.dirty.update(failed)
+            log.warning("offset commit failed (%s); retried at the next checkpoint", err)
 
     def commit(self, *, force: bool = False) -> bool:
         """Make the changed partitions' progress durable; False if nothing changed."""
@@ -85,8 +110,10 @@ class Checkpoint:
                 self.producer.commit_transaction(60)
                 self._check_delivery()
                 self.producer.begin_transaction()
-            elif offsets:
+            elif offsets and force:
                 self.consumer.commit(offsets=offsets, asynchronous=False)
+            elif offsets:  # of delivered outputs only (flushed above): no need to wait
+                self.consumer.commit(offsets=offsets, asynchronous=True)
         except KafkaException as exc:
             raise KafkaError(f"commit failed: {exc}") from exc
         tasks.dirty.clear()

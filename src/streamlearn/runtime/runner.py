@@ -142,7 +142,7 @@ class Runner:
         if opts.exactly_once:
             cconf["isolation.level"] = "read_committed"
             pconf["transactional.id"] = opts.transactional_id
-        self.consumer = make_consumer(self.kafka, self.group, **cconf)
+        self.consumer = make_consumer(self.kafka, self.group, on_commit=self._on_commit, **cconf)
         self.producer = make_producer(self.kafka, **pconf)
         self.state = (
             StateStore(opts.state_topic, opts.name, self.kafka.consumer_config(self.group, **cconf))
@@ -184,6 +184,9 @@ class Runner:
 
     def _on_delivery(self, err: Any, msg: Any) -> None:
         self.checkpoint.on_delivery(err, msg)
+
+    def _on_commit(self, err: Any, partitions: list[TopicPartition]) -> None:
+        self.checkpoint.on_commit(err, partitions)
 
     # -- rebalancing ------------------------------------------------------------------
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
