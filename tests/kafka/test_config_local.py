@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from streamlearn.kafka.config import LOCAL_CONSUMER, KafkaConfig, is_local_broker
+from streamlearn.kafka.config import LOCAL_CONSUMER, KafkaConfig, is_local_broker, resolve_kafka
 from streamlearn.kafka.local_broker import free_port, start_background, stop_background
-from streamlearn.runtime.runner import resolve_kafka
 
 pytestmark = pytest.mark.broker
 

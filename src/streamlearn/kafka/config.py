@@ -253,3 +253,22 @@ def _consumer_only_removed(options: Mapping[str, Any]) -> dict[str, Any]:
 
 def _producer_only_removed(options: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in options.items() if not k.startswith(_PRODUCER_ONLY)}
+
+
+def resolve_kafka(kafka: KafkaConfig | str | None) -> KafkaConfig:
+    """A config from what a user passed as ``kafka=``: a :class:`KafkaConfig` as it is, a
+    bootstrap string through :meth:`KafkaConfig.resolve`; nothing is a one-line error.
+
+    >>> resolve_kafka("broker-1:9092").bootstrap_servers
+    'broker-1:9092'
+    """
+    from streamlearn.core.errors import ConfigError
+
+    if isinstance(kafka, KafkaConfig):
+        return kafka
+    if isinstance(kafka, str) and kafka:
+        return KafkaConfig.resolve(kafka)  # the local broker's address: fast joins
+    raise ConfigError(
+        "no Kafka cluster given: pass kafka='host:port' or a KafkaConfig "
+        "(the CLI reads STREAMLEARN_BOOTSTRAP)"
+    )

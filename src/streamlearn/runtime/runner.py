@@ -27,7 +27,7 @@ from confluent_kafka import Consumer, KafkaException, TopicPartition
 from streamlearn.core.errors import ConfigError
 from streamlearn.core.pipeline import Pipeline
 from streamlearn.kafka.clients import make_consumer, make_producer
-from streamlearn.kafka.config import KafkaConfig
+from streamlearn.kafka.config import KafkaConfig, resolve_kafka
 from streamlearn.kafka.connect import check_reachable, log_assigned, log_joining
 from streamlearn.kafka.produce import produce
 from streamlearn.kafka.reader import BatchReader
@@ -48,17 +48,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("streamlearn.runtime")
 Progress = Callable[[RunStats], None]
-
-
-def resolve_kafka(kafka: KafkaConfig | str | None) -> KafkaConfig:
-    if isinstance(kafka, KafkaConfig):
-        return kafka
-    if isinstance(kafka, str) and kafka:
-        return KafkaConfig.resolve(kafka)  # the local broker's address: fast joins
-    raise ConfigError(
-        "no Kafka cluster given: pass kafka='host:port' or a KafkaConfig "
-        "(the CLI reads STREAMLEARN_BOOTSTRAP)"
-    )
 
 
 class Runner:
