@@ -3,8 +3,11 @@
 The cost (inertia: the sum of squared distances to the nearest centre) falls as k grows;
 past the true number of groups it falls slowly. :func:`knee` picks the k farthest below
 the chord from the first to the last point of the curve, both axes scaled to 0..1 (the
-"kneedle" rule of Satopää et al., 2011, without smoothing): no threshold to tune, and on
-a curve with one clear bend it lands on the bend.
+"kneedle" rule of Satopää et al., 2011, without smoothing), with the cost on a log
+scale: the bend is where the *relative* gain of one more cluster collapses. On the
+linear scale the first big drop (k = 2 to 3) dominates, and the rule's answer moved with
+the range of k (on the S2 data it said 3 or 4 for k = 2..9 and 6 for k = 2..19); on the
+log scale it says 6 for both. No threshold to tune.
 
 Rows that repeat (a temperature is one of 31 integers) are clustered once, weighted by
 their count (``sample_weight``): the same objective and the same centres as on the full
@@ -86,9 +89,9 @@ def elbow_costs(
 
 def knee(ks: Sequence[int], costs: Sequence[float]) -> int:
     """The ``k`` at the bend of a falling cost curve: farthest below its chord, with
-    both axes scaled to 0..1.
+    k and the log of the cost scaled to 0..1.
 
-    >>> knee([2, 3, 4, 5, 6], [100.0, 20.0, 10.0, 8.0, 7.0])
+    >>> knee([2, 3, 4, 5, 6], [100.0, 10.0, 8.0, 7.0, 6.5])
     3
     >>> knee([2, 3], [5.0, 1.0])
     2
@@ -99,6 +102,9 @@ def knee(ks: Sequence[int], costs: Sequence[float]) -> int:
         return int(ks[0])
     x = np.asarray(ks, dtype=np.float64)
     y = np.asarray(costs, dtype=np.float64)
+    if not np.isfinite(y).all() or (y < 0).any():
+        raise ConfigError("knee() needs finite costs >= 0")
+    y = np.log(np.maximum(y, y.max() * 1e-9 + 1e-300))  # a cost of 0 stays finite
     span = y.max() - y.min()
     if span <= 0:
         return int(ks[0])
