@@ -329,14 +329,22 @@ class KafkaDataset:
         batch_size: int = 256,
         shuffle: bool = False,
         seed: int = 0,
+        with_offsets: bool = False,
     ) -> Any:
         """A ``torch.utils.data.IterableDataset`` of float32 ``(x, y)`` batches, its
         partitions shared among DataLoader workers and ranks (see
-        :mod:`streamlearn.datasets.torch`); use ``DataLoader(..., batch_size=None)``."""
+        :mod:`streamlearn.datasets.torch`); use ``DataLoader(..., batch_size=None)``.
+        ``with_offsets`` adds each row's ``(partition, offset)`` as a third tensor."""
         from streamlearn.datasets.torch import torch_dataset
 
         return torch_dataset(
-            self, features, label, batch_size=batch_size, shuffle=shuffle, seed=seed
+            self,
+            features,
+            label,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            seed=seed,
+            with_offsets=with_offsets,
         )
 
     def keras(
@@ -347,12 +355,14 @@ class KafkaDataset:
         batch_size: int = 256,
         shuffle: bool = True,
         seed: int = 0,
+        cache: bool = False,
     ) -> Any:
-        """A Keras 3 ``PyDataset`` for ``model.fit`` (see :mod:`streamlearn.datasets.keras`)."""
+        """A Keras 3 ``PyDataset`` for ``model.fit``, reading the topic every epoch
+        (``cache=True``: once); see :mod:`streamlearn.datasets.keras`."""
         from streamlearn.datasets.keras import keras_dataset
 
         return keras_dataset(
-            self, features, label, batch_size=batch_size, shuffle=shuffle, seed=seed
+            self, features, label, batch_size=batch_size, shuffle=shuffle, seed=seed, cache=cache
         )
 
     def __repr__(self) -> str:

@@ -21,6 +21,7 @@ True
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -111,6 +112,36 @@ class DatasetSlice:
         """The ranges of some partitions (a torch worker's or a rank's share)."""
         keep = set(partitions)
         return DatasetSlice(self.topic, tuple(r for r in self.ranges if r.partition in keep))
+
+    def shard(self, index: int, count: int) -> DatasetSlice:
+        """Share ``index`` of ``count``: whole partitions round-robin when there are at
+        least ``count`` of them, else each partition cut into equal runs of offsets, so
+        that every share has work and no offset is in two shares.
+
+        Examples
+        --------
+        >>> s = DatasetSlice("t", (PartitionRange("t", 0, 0, 10),))
+        >>> [str(s.shard(i, 2)) for i in range(2)]
+        ['t:0:0:5', 't:0:5:5']
+        >>> s2 = DatasetSlice("t", (PartitionRange("t", 0, 0, 4), PartitionRange("t", 1, 0, 6)))
+        >>> [s2.shard(i, 2).partitions for i in range(2)]
+        [[0], [1]]
+        """
+        if not 0 <= index < count:
+            raise ConfigError(f"shard {index} of {count} does not exist")
+        ranges = [r for r in self.ranges if r.length > 0]
+        if not ranges:
+            return DatasetSlice(self.topic, ())
+        cuts = -(-count // len(ranges))  # pieces per partition: at least one share each
+        pieces: list[PartitionRange] = []
+        for r in ranges:
+            bounds = [r.start + (r.length * k) // cuts for k in range(cuts + 1)]
+            pieces.extend(
+                PartitionRange(r.topic, r.partition, lo, hi)
+                for lo, hi in itertools.pairwise(bounds)
+            )
+        mine = [p for i, p in enumerate(pieces) if i % count == index and p.length > 0]
+        return DatasetSlice(self.topic, tuple(mine))
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -4,11 +4,21 @@
   Gaussian clusters (something true for online k-means to find).
 - :mod:`~streamlearn.datasets.synth.late_labels`: events and their labels, each label
   arriving a random number of records after its event (delayed feedback).
+- :mod:`~streamlearn.datasets.synth.susy`: a SUSY-like binary classification set (18
+  features) whose Bayes accuracy is known exactly.
 """
 
 from __future__ import annotations
 
 from streamlearn.datasets.synth.late_labels import LateLabels
+from streamlearn.datasets.synth.susy import (
+    SUSY_BAYES_ACCURACY,
+    SUSY_FEATURES,
+    SUSY_SCHEMA,
+    generate_susy,
+    generate_susy_frame,
+    susy_posterior,
+)
 from streamlearn.datasets.synth.trades import (
     TRADE_CENTERS,
     TRADES_SCHEMA,
@@ -17,9 +27,15 @@ from streamlearn.datasets.synth.trades import (
 )
 
 __all__ = [
+    "SUSY_BAYES_ACCURACY",
+    "SUSY_FEATURES",
+    "SUSY_SCHEMA",
     "TRADES_SCHEMA",
     "TRADE_CENTERS",
     "LateLabels",
+    "generate_susy",
+    "generate_susy_frame",
     "generate_trades",
     "generate_trades_frame",
+    "susy_posterior",
 ]
