@@ -57,22 +57,32 @@ def test_csv_and_ndjson_files_with_missing_values(frame, tmp_path):
         assert report.accuracy >= 0.97
 
 
-class Slices:
-    """A dataset as sl.datasets gives them: batches of rows, or the whole frame."""
+class Frames:
+    """A dataset as sl.datasets makes them: frames of rows, a slice that knows how many
+    records it covers, and a report of the records it could not decode."""
+
+    class _Slice:
+        records = 12_003
+
+    class _Report:
+        dead_lettered = 3
+
+    slice, report = _Slice(), _Report()
 
     def __init__(self, df: pl.DataFrame) -> None:
         self.df, self.read = df, 0
 
-    def batches(self, n: int):
-        for start in range(0, self.df.height, n):
+    def frames(self):
+        for start in range(0, self.df.height, 5_000):
             self.read += 1
-            yield self.df.slice(start, n)
+            yield self.df.slice(start, 5_000)
 
 
-def test_a_dataset_is_read_batch_by_batch(frame, tmp_path):
-    ds = Slices(frame.select("Temperature"))
+def test_a_dataset_is_read_frame_by_frame_and_its_bad_records_counted(frame, tmp_path):
+    ds = Frames(frame.select("Temperature"))
     report = sl.train.regimes(ds, out=tmp_path, max_epochs=40)
-    assert ds.read == 2 and report.rows == 12_000 and report.k == 6 and report.k_chosen
+    assert ds.read == 3 and report.rows == 12_000 and report.k == 6 and report.k_chosen
+    assert report.bad_records == 3 and report.dropped == 0
 
 
 def test_several_columns(tmp_path):

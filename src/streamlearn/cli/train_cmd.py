@@ -165,6 +165,8 @@ def train(
         seed=seed,
         progress=True,
     )
+    if report.bad_records:
+        err_console.print(f"[yellow]{topic}: {getattr(data, 'report', '')}[/]", highlight=False)
     if report.dropped:
         err_console.print(
             f"[yellow]{report.dropped:,} rows without a value in {', '.join(columns)}: left out[/]"

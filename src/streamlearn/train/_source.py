@@ -1,9 +1,11 @@
 """What a training job reads: a DataFrame, a file (CSV, Parquet, NDJSON) or a dataset.
 
-A dataset is anything with ``to_polars()`` (``sl.datasets.from_kafka(...)``: a bounded
-slice of a topic); one with ``batches(n)`` is read batch by batch so a progress bar can
-follow it. The column the job learns from must be numeric; rows where it is null (or NaN) are
-dropped and counted (reported, never silently).
+A dataset is anything with ``frames()`` (``sl.datasets.from_kafka(...)``: a bounded
+slice of a topic, read frame by frame so a progress bar can follow it, its length known
+from its slice), ``batches(n)`` or ``to_polars()``; the records it could not decode are
+counted in its ``report`` and in the job's. The columns the job learns from must be
+numeric; rows where one is null (or NaN) are dropped and counted (reported, never
+silently).
 
 >>> import polars as pl
 >>> frame, dropped = feature_frame(pl.DataFrame({"T": [1, None, 3]}), ["T"])
@@ -21,7 +23,7 @@ import polars as pl
 
 from streamlearn.core.errors import ConfigError
 
-__all__ = ["feature_frame", "read_frame"]
+__all__ = ["bad_records", "feature_frame", "read_frame"]
 
 _READERS: dict[str, Callable[[Path], pl.DataFrame]] = {
     ".csv": pl.read_csv,
@@ -33,15 +35,24 @@ _READERS: dict[str, Callable[[Path], pl.DataFrame]] = {
 }
 
 
-def read_frame(data: Any, *, on_rows: Callable[[int], None] | None = None) -> pl.DataFrame:
-    """The whole input as one DataFrame (``on_rows(n)`` as rows arrive)."""
+def read_frame(
+    data: Any,
+    *,
+    on_rows: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> pl.DataFrame:
+    """The whole input as one DataFrame (``on_rows(n)`` as rows arrive; ``on_total(n)``
+    once the number of records to read is known)."""
     if isinstance(data, pl.DataFrame):
         frame = data
     elif isinstance(data, (str, Path)):
         frame = _read_file(Path(data))
-    elif hasattr(data, "batches"):
+    elif hasattr(data, "frames") or hasattr(data, "batches"):
+        total = _records(data)
+        if total is not None and on_total is not None:
+            on_total(total)
         parts = []
-        for part in data.batches(10_000):
+        for part in data.frames() if hasattr(data, "frames") else data.batches(10_000):
             part = part if isinstance(part, pl.DataFrame) else pl.DataFrame(part)
             parts.append(part)
             if on_rows is not None:
@@ -54,9 +65,25 @@ def read_frame(data: Any, *, on_rows: Callable[[int], None] | None = None) -> pl
             f"cannot train from a {type(data).__name__}: give a polars DataFrame, a "
             "CSV/Parquet/NDJSON file or a dataset (sl.datasets.from_kafka(...))"
         )
+    if on_total is not None:
+        on_total(frame.height)
     if on_rows is not None:
         on_rows(frame.height)
     return frame
+
+
+def _records(data: Any) -> int | None:
+    """The records a bounded dataset will read (its slice), or None when unknown."""
+    try:
+        return int(data.slice.records)
+    except Exception:  # a group dataset has no slice; other datasets may not say
+        return None
+
+
+def bad_records(data: Any) -> int:
+    """Records of a dataset's last read that could not be decoded (0 for frames, files)."""
+    report = getattr(data, "report", None)
+    return int(getattr(report, "dead_lettered", 0) or 0)
 
 
 def _read_file(path: Path) -> pl.DataFrame:

@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ import numpy as np
 
 from streamlearn.core.errors import ConfigError
 from streamlearn.train._progress import bars
-from streamlearn.train._source import feature_frame, read_frame
+from streamlearn.train._source import bad_records, feature_frame, read_frame
 from streamlearn.train.classifier import HIDDEN_LAYERS, train_mlp
 from streamlearn.train.elbow import DEFAULT_KS, distinct_rows, elbow_costs, fit_kmeans, knee
 from streamlearn.train.export import onnx_labels, to_onnx_bytes
@@ -61,7 +61,8 @@ class RegimesReport:
     confusion: tuple[tuple[int, ...], ...]
     onnx_mismatches: int
     rows: int
-    dropped: int
+    dropped: int  # rows without a value (null or NaN) in a feature column
+    bad_records: int  # records a dataset could not decode (see its report)
     train_rows: int
     test_rows: int
     epochs: int
@@ -73,10 +74,13 @@ class RegimesReport:
     name: str | None = None
     version: int | None = None
     seconds: float = field(default=0.0, compare=False)
+    #: the fitted scikit-learn pipeline (scaler + MLP) that model.onnx was made from
+    model: Any = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         """The report as JSON-able data (what ``report.json`` holds)."""
-        doc = asdict(self)
+        doc = asdict(replace(self, model=None))
+        doc.pop("model")
         doc["costs"] = {str(k): v for k, v in self.costs.items()}
         for key in ("out", "elbow_png", "confusion_png", "model_path"):
             doc[key] = str(doc[key])
@@ -160,10 +164,10 @@ def regimes(
 
     with bars(progress) as b:
         reading = b.task("reading", total=None)
-        frame, dropped = feature_frame(
-            read_frame(data, on_rows=lambda n: reading(n)), list(features)
-        )
-        reading(0, total=frame.height + dropped, completed=frame.height + dropped)
+        raw = read_frame(data, on_rows=lambda n: reading(n), on_total=lambda n: reading(0, total=n))
+        reading(0, total=raw.height, completed=raw.height)
+        frame, dropped = feature_frame(raw, list(features))
+        bad = bad_records(data)
         X = frame.to_numpy().astype(np.float64)
         rows, weights = distinct_rows(X)
         elbow = b.task("elbow curve (k-means)", total=len(ks))
@@ -243,6 +247,7 @@ def regimes(
         onnx_mismatches=mismatches,
         rows=frame.height,
         dropped=dropped,
+        bad_records=bad,
         train_rows=len(y_train),
         test_rows=len(y_test),
         epochs=epochs,
@@ -254,6 +259,7 @@ def regimes(
         name=model_name if version is not None else None,
         version=version,
         seconds=time.monotonic() - started,
+        model=model,
     )
     (out / "report.json").write_text(json.dumps(report.to_json(), indent=2) + "\n")
     return report
