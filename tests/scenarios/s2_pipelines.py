@@ -40,7 +40,7 @@ def scoring() -> sl.Pipeline:
 def to_influx() -> sl.Pipeline:
     env = os.environ
     sink = sl.write.to_influxdb(
-        "temperature",
+        "example_2",
         url=env["S2_INFLUX_URL"],
         database=env["S2_INFLUX_DB"],
         fields=["prediction", "Temperature"],

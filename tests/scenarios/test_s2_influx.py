@@ -38,7 +38,7 @@ N = 50_000
 
 def points(influxd, db: str) -> list[list]:
     """``[ms since the epoch, prediction, Temperature]`` of every point, in time order."""
-    q = 'SELECT "prediction", "Temperature" FROM "temperature" ORDER BY time'
+    q = 'SELECT "prediction", "Temperature" FROM "example_2" ORDER BY time'
     body = urllib.parse.urlencode({"q": q, "db": db, "epoch": "ms"}).encode()
     with urllib.request.urlopen(f"{influxd.url}/query", data=body, timeout=60) as r:
         result = orjson.loads(r.read())["results"][0]
