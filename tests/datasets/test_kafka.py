@@ -21,6 +21,8 @@ from tests.kafka_helpers import consume_all
 
 SCHEMA = {"i": "int", "x": "float"}
 
+pytestmark = pytest.mark.broker
+
 
 def _records(n: int, first: int = 0) -> list[bytes]:
     return [json.dumps({"i": i, "x": i / 10}).encode() for i in range(first, first + n)]

@@ -1,10 +1,10 @@
 """``ds.keras(features, label)``: a bounded Kafka dataset as a Keras 3 ``PyDataset``.
 
-``model.fit(ds.keras(...), epochs=5)`` reads the dataset's slice from the topic once per
-epoch (the same records every time: the slice is fixed), shuffled per epoch with a seeded
-permutation; ``cache=True`` reads it once and keeps it in memory. Keras needs the number
-of batches up front, so an epoch's rows are read when it starts (a ``PyDataset`` is
-indexed, not streamed).
+``model.fit(ds.keras(...), epochs=5)`` reads the dataset's slice from the topic at the
+start of every epoch (the same records every time: the slice is fixed), shuffled per
+epoch with a seeded permutation; ``cache=True`` reads it once and keeps it in memory.
+Keras needs the number of batches up front, so an epoch's rows are read when it starts
+(a ``PyDataset`` is indexed, not streamed).
 
 Keras 3 picks its backend when first imported; if it is not imported yet, this module
 asks for ``KERAS_BACKEND=torch`` (the backend streamlearn's extra installs).
@@ -61,7 +61,8 @@ class KafkaPyDataset(_PyDataset):
         self.cache = cache
         #: epochs read from the topic so far
         self.reads = 0
-        self._stale = True
+        #: True while the rows held were read for the epoch about to start
+        self._fresh = False
         self._data: tuple[np.ndarray, ...] = ()
         self._order: np.ndarray | None = None
         self._load()
@@ -77,14 +78,12 @@ class KafkaPyDataset(_PyDataset):
         self._order = (
             np.random.default_rng([self.seed, self.reads]).permutation(n) if self.shuffle else None
         )
-        self._stale = False
+        self._fresh = True
 
     def __len__(self) -> int:
         return math.ceil(len(self._data[0]) / self.batch_size)
 
     def __getitem__(self, index: int) -> Any:
-        if self._stale:
-            self._load()
         lo = index * self.batch_size
         hi = lo + self.batch_size
         if self._order is not None:
@@ -94,9 +93,12 @@ class KafkaPyDataset(_PyDataset):
             parts = tuple(a[lo:hi] for a in self._data)
         return parts if len(parts) > 1 else parts[0]
 
-    def on_epoch_end(self) -> None:
-        # the next epoch reads the topic again (or reshuffles the cache), on first use
-        self._stale = True
+    def on_epoch_begin(self) -> None:
+        # every epoch but the first (read to know the length) reads the topic again, or
+        # reshuffles the cache
+        if not self._fresh:
+            self._load()
+        self._fresh = False
 
 
 def keras_dataset(

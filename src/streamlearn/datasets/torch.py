@@ -8,10 +8,17 @@ initialised): whole partitions when there are enough, else runs of offsets, so n
 read twice within an epoch and every worker has work. The dataset holds no client, so
 forked or spawned workers each open their own consumer.
 
-The items are already batches: give the DataLoader ``batch_size=None``::
+The items are already batches: give the DataLoader ``batch_size=None``, or let
+:meth:`KafkaIterableDataset.loader` make it::
 
-    loader = DataLoader(ds.torch(features, "label", batch_size=256), batch_size=None,
-                        num_workers=2)
+    loader = ds.torch(features, "label", batch_size=256).loader(num_workers=2)
+
+Workers must not be *forked* from a process that has used Polars (its thread pool does
+not survive a fork: the decoder in the child hangs, pola-rs/polars#8734 and Polars'
+"multiprocessing" guide). ``loader()`` starts them with ``forkserver`` and keeps them
+for all epochs; with your own ``DataLoader`` pass ``multiprocessing_context="spawn"`` or
+``"forkserver"``. The dataset pickles (no client inside) as long as the operators of
+``ds.pipe`` do (a ``lambda`` in ``sl.map`` does not: use a ``def``).
 """
 
 from __future__ import annotations
@@ -76,6 +83,15 @@ class KafkaIterableDataset(_IterableDataset):
         self.seed = seed
         self.with_offsets = with_offsets
         self.epoch = 0
+
+    def loader(self, num_workers: int = 0, **kwargs: Any) -> Any:
+        """A ``DataLoader`` over this dataset: ``batch_size=None`` (items are batches),
+        workers started with ``forkserver`` and kept across epochs (each copy counts
+        its own epochs, so the shuffle changes every epoch)."""
+        if num_workers > 0:
+            kwargs.setdefault("multiprocessing_context", "forkserver")
+            kwargs.setdefault("persistent_workers", True)
+        return torch.utils.data.DataLoader(self, batch_size=None, num_workers=num_workers, **kwargs)
 
     def set_epoch(self, epoch: int) -> None:
         """The shuffle seed of the next epoch (as ``DistributedSampler.set_epoch``;
