@@ -116,6 +116,17 @@ def test_bad_input_is_a_config_error(data, kwargs, message, tmp_path):
         sl.train.regimes(data, out=tmp_path, **kwargs)
 
 
+def test_an_empty_dataset_says_why(tmp_path):
+    class Empty(Frames):
+        def frames(self):
+            return iter(())
+
+    with pytest.raises(sl.ConfigError, match=r"the input is empty: 3 records could not be"):
+        sl.train.regimes(Empty(pl.DataFrame()), out=tmp_path)
+    with pytest.raises(sl.ConfigError, match=r"no rows to train on: the input is empty$"):
+        sl.train.regimes(pl.DataFrame(), out=tmp_path)
+
+
 def test_an_unknown_file_type_is_named(tmp_path):
     (tmp_path / "t.xlsx").write_text("x")
     with pytest.raises(sl.ConfigError, match=r"cannot tell the format of 't\.xlsx'"):

@@ -166,8 +166,12 @@ def regimes(
         reading = b.task("reading", total=None)
         raw = read_frame(data, on_rows=lambda n: reading(n), on_total=lambda n: reading(0, total=n))
         reading(0, total=raw.height, completed=raw.height)
-        frame, dropped = feature_frame(raw, list(features))
         bad = bad_records(data)
+        if raw.height == 0:
+            records = f"{bad:,} record{'s' if bad != 1 else ''}"
+            why = f": {records} could not be decoded ({data.report})" if bad else ""
+            raise ConfigError(f"no rows to train on: the input is empty{why}")
+        frame, dropped = feature_frame(raw, list(features))
         X = frame.to_numpy().astype(np.float64)
         rows, weights = distinct_rows(X)
         elbow = b.task("elbow curve (k-means)", total=len(ks))
