@@ -131,3 +131,13 @@ def test_an_unknown_file_type_is_named(tmp_path):
     (tmp_path / "t.xlsx").write_text("x")
     with pytest.raises(sl.ConfigError, match=r"cannot tell the format of 't\.xlsx'"):
         sl.train.regimes(tmp_path / "t.xlsx", out=tmp_path)
+
+
+def test_a_missing_extra_is_one_line_before_any_work(monkeypatch, tmp_path):
+    import sys
+
+    from streamlearn.core.extras import MissingExtraError
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if not installed
+    with pytest.raises(MissingExtraError, match=r"pip install 'streamlearn\[plot\]'"):
+        sl.train.regimes("never-read.csv", out=tmp_path)

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from streamlearn.core.errors import ConfigError
+from streamlearn.core.extras import require
 from streamlearn.train._progress import bars
 from streamlearn.train._source import bad_records, feature_frame, read_frame
 from streamlearn.train.classifier import HIDDEN_LAYERS, train_mlp
@@ -159,6 +160,10 @@ def regimes(
     ks = sorted({int(x) for x in ks})
     if k is None and (len(ks) < 3 or ks[0] < 1):
         raise ConfigError("regimes(): the elbow curve needs three or more k values >= 1")
+    # the extras the job ends with, checked before it reads or trains anything
+    require("matplotlib", extra="plot", feature="sl.train.regimes (its PNGs)")
+    require("skl2onnx", extra="serve", feature="sl.train.regimes (the ONNX export)")
+    require("onnxruntime", extra="serve", feature="sl.train.regimes (the ONNX check)")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
 
