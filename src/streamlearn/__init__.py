@@ -19,7 +19,7 @@ from __future__ import annotations
 from importlib.metadata import version
 from typing import TYPE_CHECKING, Any
 
-from streamlearn import decode, ml, read, registry, window, write
+from streamlearn import datasets, decode, ml, read, registry, train, window, write
 from streamlearn.core.batch import Batch, Origin
 from streamlearn.core.errors import (
     BrokerError,
@@ -97,6 +97,7 @@ __all__ = [
     "Step",
     "StreamlearnError",
     "cast",
+    "datasets",
     "decode",
     "filter",
     "map",
@@ -107,6 +108,7 @@ __all__ = [
     "run",
     "select",
     "sql",
+    "train",
     "window",
     "write",
 ]

@@ -73,13 +73,22 @@ def _service(need: str, code: str, request: pytest.FixtureRequest) -> str:
 
 def _fill_topics(kafka) -> None:
     from streamlearn.datasets.synth.late_labels import LateLabels
+    from streamlearn.datasets.synth.temperature import generate_temperature
     from streamlearn.datasets.synth.trades import generate_trades
     from streamlearn.kafka.admin import ensure_topics, partition_count
     from tests.kafka_helpers import produce
 
     if partition_count(kafka, "trades") is not None:
         return  # filled by an earlier page
-    ensure_topics(kafka, {"trades": 1, "events": 1, "labels": 1, "scores": 1, "houses": 1})
+    ensure_topics(
+        kafka,
+        {"trades": 1, "events": 1, "labels": 1, "scores": 1, "houses": 1, "example_1": 1},
+    )
+    # S2's readings (docs/training.md); the last one alone, so that Tansu's high
+    # watermark (BROKERS.md) is the log end and end="now" reads all 50,000
+    readings = generate_temperature(50_000)
+    produce(kafka, "example_1", readings[:-1])
+    produce(kafka, "example_1", readings[-1:])
     produce(
         kafka,
         "houses",

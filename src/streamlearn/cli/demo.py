@@ -31,7 +31,9 @@ __all__ = ["demo"]
 _SCENARIO_HELP = (
     "trades-clusters (default): online k-means over a stream of trades; "
     "late-labels: online classification, each label arriving 0-200 records "
-    "after its event. (s1 and s4 are accepted as aliases.)"
+    "after its event; temperature-regimes: a model trained offline (elbow, k-means, "
+    "MLP, ONNX, registry) scores a machine's temperature. (s1, s2 and s4 are accepted "
+    "as aliases.)"
 )
 
 

@@ -24,6 +24,7 @@ from streamlearn.cli.demo import demo
 from streamlearn.cli.models_cmd import app as models_app
 from streamlearn.cli.produce_cmd import produce
 from streamlearn.cli.run_cmd import run_command
+from streamlearn.cli.train_cmd import train
 
 __all__ = ["app", "error_exit_code", "main"]
 
@@ -151,6 +152,7 @@ def _root(
 app.command("demo")(demo)
 app.command("run")(run_command)
 app.command("produce")(produce)
+app.command("train")(train)
 app.command("dashboard")(dashboard)
 app.command("compare")(compare)
 app.add_typer(models_app, name="models")

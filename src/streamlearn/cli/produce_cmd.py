@@ -25,7 +25,7 @@ from streamlearn.core.errors import ConfigError, KafkaError
 
 __all__ = ["GENERATORS", "produce"]
 
-GENERATORS = ("trades", "late-labels-events", "late-labels-labels")
+GENERATORS = ("trades", "temperature", "late-labels-events", "late-labels-labels")
 #: how long a record may wait for its acknowledgement before it counts as failed
 DELIVERY_TIMEOUT_S = 30.0
 
@@ -35,6 +35,10 @@ def _generated(generator: str, records: int, seed: int) -> list[bytes]:
         from streamlearn.datasets.synth.trades import generate_trades
 
         return generate_trades(records, seed=seed)
+    if generator == "temperature":
+        from streamlearn.datasets.synth.temperature import generate_temperature
+
+        return generate_temperature(records, seed=seed)
     from streamlearn.datasets.synth.late_labels import LateLabels
 
     kind = generator.rsplit("-", 1)[1][:-1]  # "event" or "label"

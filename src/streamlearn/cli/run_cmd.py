@@ -27,7 +27,14 @@ from streamlearn.cli.common import (
 from streamlearn.core.errors import ConfigError
 from streamlearn.core.pipeline import Pipeline
 
-__all__ = ["Delivery", "load_pipeline", "model_summary", "run_command", "summary_line"]
+__all__ = [
+    "Delivery",
+    "load_pipeline",
+    "metric_line",
+    "model_summary",
+    "run_command",
+    "summary_line",
+]
 
 
 class Delivery(str, enum.Enum):
@@ -199,7 +206,7 @@ def run_command(
                 highlight=False,
             )
         for step, report in sorted(stats.metrics.items()):
-            line = model_summary(report)
+            line = metric_line(report)
             if line:
                 console.print(f"  {step}: {line}", highlight=False)
 
@@ -258,9 +265,21 @@ SUMMARY_FIELDS = (
 )
 
 
-def model_summary(report: Any) -> str:
-    """One line of a step's live metrics (online learners, k-means). Flat figures (a
-    predict step's ``<step>.swaps``, ``<step>.version``) are not a report: no line.
+def metric_line(value: Any) -> str:
+    """A run metric as the progress output shows it: a step's report (a dict) as
+    :func:`model_summary`, a plain figure (``predict.version``, a count, the last load
+    error) as it is.
+
+    >>> metric_line({"learned": 5}), metric_line(3), metric_line("no such model")
+    ('learned 5', '3', 'no such model')
+    """
+    if isinstance(value, dict):
+        return model_summary(value)
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+
+
+def model_summary(report: dict[str, Any]) -> str:
+    """One line of a step's live metrics (online learners, k-means).
 
     >>> model_summary({"accuracy": 0.9512, "window": {"accuracy": 0.97}, "learned": 1200})
     'accuracy 0.951 (last window 0.970)  learned 1,200'

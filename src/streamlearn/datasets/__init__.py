@@ -1,10 +1,28 @@
-"""Data sets for streamlearn: for now, the synthetic generators of the demo and benchmarks.
+"""Data sets: Kafka topics as training sets, and the synthetic generators.
 
-``streamlearn.datasets.synth`` holds generators that write records as they would arrive
-on a topic; the demo, ``streamlearn produce --generator``, the tests and the benchmarks
-all draw from them, so they see the same data.
+- :func:`from_kafka` / :func:`from_slice`: a topic (or a saved slice of one) as a
+  dataset for scikit-learn, PyTorch and Keras (:mod:`streamlearn.datasets.kafka`);
+  bounded datasets read the same records every epoch, group datasets read what is new.
+- ``streamlearn.datasets.synth``: generators that write records as they would arrive on
+  a topic; the demo, ``streamlearn produce --generator``, the tests and the benchmarks
+  all draw from them, so they see the same data.
+
+Importing this package loads no Kafka client (each read makes its own).
 """
 
 from __future__ import annotations
 
-__all__ = ["synth"]
+from streamlearn.datasets import synth
+from streamlearn.datasets.kafka import KafkaDataset, from_kafka, from_slice
+from streamlearn.datasets.report import ReadReport
+from streamlearn.datasets.slice import DatasetSlice, PartitionRange
+
+__all__ = [
+    "DatasetSlice",
+    "KafkaDataset",
+    "PartitionRange",
+    "ReadReport",
+    "from_kafka",
+    "from_slice",
+    "synth",
+]

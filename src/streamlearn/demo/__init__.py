@@ -3,7 +3,7 @@
 Examples
 --------
 >>> sorted(SCENARIOS)
-['late-labels', 'trades-clusters']
+['late-labels', 'temperature-regimes', 'trades-clusters']
 >>> make_scenario("s4", DemoSettings(records=100)).name    # old names still work
 'late-labels'
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 from streamlearn.core.errors import ConfigError
 from streamlearn.demo.base import DemoSettings, Scenario, ViewTable
 from streamlearn.demo.late_labels import LateLabels
+from streamlearn.demo.temperature_regimes import TemperatureRegimes
 from streamlearn.demo.trades_clusters import TradesClusters
 
 __all__ = [
@@ -21,17 +22,19 @@ __all__ = [
     "DemoSettings",
     "LateLabels",
     "Scenario",
+    "TemperatureRegimes",
     "TradesClusters",
     "ViewTable",
     "make_scenario",
 ]
 
-SCENARIOS: dict[str, type[TradesClusters] | type[LateLabels]] = {
+SCENARIOS: dict[str, type[TradesClusters] | type[LateLabels] | type[TemperatureRegimes]] = {
     TradesClusters.name: TradesClusters,
     LateLabels.name: LateLabels,
+    TemperatureRegimes.name: TemperatureRegimes,
 }
 #: the names ``--scenario`` took before the scenarios were named for what they do
-ALIASES = {"s1": TradesClusters.name, "s4": LateLabels.name}
+ALIASES = {"s1": TradesClusters.name, "s2": TemperatureRegimes.name, "s4": LateLabels.name}
 
 
 def make_scenario(name: str, settings: DemoSettings, suffix: str = "") -> Scenario:

@@ -14,14 +14,11 @@ import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import numpy as np
-import polars as pl
-
 from streamlearn.core.batch import Batch
 from streamlearn.core.errors import StateError
 from streamlearn.core.operator import Context
 from streamlearn.core.pipeline import Chain, Pipeline
-from streamlearn.kafka.records import origin_from_messages
+from streamlearn.kafka.records import batch_from_messages
 from streamlearn.runtime.state_store import Snapshot
 from streamlearn.runtime.stats import RunStats
 
@@ -168,9 +165,4 @@ class Tasks:
 def _batch(topic: str, partition: int, msgs: list[Any]) -> Batch:
     """The records of one topic partition as a batch with no columns yet (decoders add
     them from the values)."""
-    n = len(msgs)
-    return Batch(
-        pl.DataFrame(height=n),
-        origin_from_messages(topic, partition, msgs),
-        np.arange(n, dtype=np.int64),
-    )
+    return batch_from_messages(topic, partition, msgs)
