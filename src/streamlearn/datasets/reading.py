@@ -275,7 +275,6 @@ def read_group(
     from streamlearn.kafka.clients import make_consumer
     from streamlearn.kafka.connect import log_assigned, log_joining
     from streamlearn.kafka.reader import split_by_partition
-
     from streamlearn.runtime.context import freeze_long_lived, release_long_lived
 
     consumer = make_consumer(config, group, **{"enable.partition.eof": True})
