@@ -127,7 +127,7 @@ class KafkaIterableDataset(_IterableDataset):
             yield tuple(torch.from_numpy(a) for a in joined)
 
     def _arrays(self, frame: Any) -> tuple[np.ndarray, ...]:
-        from streamlearn.datasets.kafka import frame_to_numpy
+        from streamlearn.datasets.arrays import frame_to_numpy
 
         out = frame_to_numpy(frame, self.features, self.label, dtype=np.float32)
         arrays = (out[0], out[1].astype(np.float32)) if self.label is not None else (out,)
