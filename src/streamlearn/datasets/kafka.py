@@ -26,6 +26,7 @@ import polars as pl
 from streamlearn.core.errors import ConfigError
 from streamlearn.core.operator import Operator
 from streamlearn.core.pipeline import Pipeline
+from streamlearn.datasets.arrays import frame_to_numpy
 from streamlearn.datasets.reading import ReadOptions, group_lag, read_bounded, read_group
 from streamlearn.datasets.report import ReadReport
 from streamlearn.datasets.resolve import Bound, check_bound, resolve_slice
@@ -290,8 +291,22 @@ class KafkaDataset:
     def to_numpy(
         self, features: Sequence[str], label: str | None = None, *, dtype: Any = np.float64
     ) -> Any:
-        """``X`` (rows x features, ``dtype``) or ``(X, y)`` when ``label`` is given."""
-        return frame_to_numpy(self.to_polars(), features, label, dtype=dtype)
+        """``X`` (rows x features, ``dtype``) or ``(X, y)`` when ``label`` is given.
+
+        Each frame is converted as it is read (no whole-dataset DataFrame in between:
+        one copy less, and half the peak memory)."""
+        xs, ys = [], []
+        for frame in self.frames():
+            out = frame_to_numpy(frame, features, label, dtype=dtype)
+            xs.append(out[0] if label is not None else out)
+            if label is not None:
+                ys.append(out[1])
+        if not xs:
+            return frame_to_numpy(pl.DataFrame(), features, label, dtype=dtype)
+        x = np.concatenate(xs) if len(xs) > 1 else xs[0]
+        if label is None:
+            return x
+        return x, (np.concatenate(ys) if len(ys) > 1 else ys[0])
 
     def batches(self, n: int) -> Iterator[pl.DataFrame]:
         """Frames of exactly ``n`` rows in read order (the last one may be shorter)."""
@@ -368,20 +383,3 @@ class KafkaDataset:
     def __repr__(self) -> str:
         what = f"slice={self._slice}" if self._slice is not None else f"group={self.group!r}"
         return f"KafkaDataset({self.topic!r}, {what})"
-
-
-def frame_to_numpy(
-    df: pl.DataFrame, features: Sequence[str], label: str | None, *, dtype: Any
-) -> Any:
-    """Columns of ``df`` as arrays; a missing column is one line naming what is there."""
-    wanted = [*features, *([label] if label is not None else [])]
-    missing = [c for c in wanted if c not in df.columns]
-    if missing and df.height:
-        raise ConfigError(f"no columns {missing} in the dataset (it has {df.columns})")
-    if not df.height:
-        x = np.empty((0, len(features)), dtype=dtype)
-        return (x, np.empty(0)) if label is not None else x
-    x = df.select(features).to_numpy().astype(dtype, copy=False)
-    if label is None:
-        return x
-    return x, df[label].to_numpy()

@@ -13,9 +13,9 @@ The items are already batches: give the DataLoader ``batch_size=None``, or let
 
     loader = ds.torch(features, "label", batch_size=256).loader(num_workers=2)
 
-Workers must not be *forked* from a process that has used Polars (its thread pool does
-not survive a fork: the decoder in the child hangs, pola-rs/polars#8734 and Polars'
-"multiprocessing" guide). ``loader()`` starts them with ``forkserver`` and keeps them
+Workers must not be *forked* from a process that has used Polars: its thread pool does
+not survive a fork, and the decoder in the child hangs (Polars' guide to multiprocessing
+says so; the S3 test hung this way). ``loader()`` starts them with ``forkserver`` and keeps them
 for all epochs; with your own ``DataLoader`` pass ``multiprocessing_context="spawn"`` or
 ``"forkserver"``. The dataset pickles (no client inside) as long as the operators of
 ``ds.pipe`` do (a ``lambda`` in ``sl.map`` does not: use a ``def``).
@@ -127,7 +127,7 @@ class KafkaIterableDataset(_IterableDataset):
             yield tuple(torch.from_numpy(a) for a in joined)
 
     def _arrays(self, frame: Any) -> tuple[np.ndarray, ...]:
-        from streamlearn.datasets.kafka import frame_to_numpy
+        from streamlearn.datasets.arrays import frame_to_numpy
 
         out = frame_to_numpy(frame, self.features, self.label, dtype=np.float32)
         arrays = (out[0], out[1].astype(np.float32)) if self.label is not None else (out,)
