@@ -219,6 +219,8 @@ def _run(
         target=scenario.feed, args=(config, stopping, runner), name="demo-feeder", daemon=True
     )
     dashboard = _start_board(config, run_name, scenario, console, board_port) if board else None
+    if view is not None and dashboard is not None:
+        view.subtitle = f"dashboard {dashboard.url}  ·  {view.subtitle}"
     started = time.monotonic()
     feeder.start()
     try:
