@@ -6,8 +6,8 @@ page at ``http://127.0.0.1:8050/`` with throughput, latency, lag per partition, 
 figures of every step (prequential accuracy/F1 or MAE, k-means centroids, model
 versions) updated live by server-sent events, and with ``series`` the values an output
 topic carries over time (``series.py``: bucketed, bounded in memory). The page's assets
-ship in the package (``static/``, with uPlot, MIT); ``grafana/`` holds a Grafana board and data-source
-provisioning for the Prometheus exporter and the InfluxDB sink (docs/dashboard.md).
+ship in the package (``static/``, with uPlot, MIT); ``grafana/`` holds a Grafana board
+and data-source provisioning for the Prometheus exporter and the InfluxDB sink (docs/dashboard.md).
 Needs the extra ``streamlearn[dashboard]`` (Starlette, uvicorn).
 """
 
