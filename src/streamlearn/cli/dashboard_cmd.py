@@ -56,19 +56,35 @@ def dashboard(
         str | None,
         typer.Option(help="The metrics topic, if the run set another than <name>.metrics."),
     ] = None,
+    series: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Plot recent values of an output topic over time: "
+            "TOPIC:COLUMN[,COLUMN...][@TIME_COLUMN] (JSON records; time: the record "
+            "timestamp unless a column is named). Repeatable.",
+        ),
+    ] = None,
     bootstrap: Bootstrap = None,
     kafka_option: KafkaOption = None,
     sasl_username: SaslUser = None,
     sasl_password: SaslPassword = None,
 ) -> None:
     """Serve a live web board of a pipeline: throughput, latency, lag per partition,
-    model accuracy or error, k-means centroids, model versions; Ctrl-C stops it."""
+    model accuracy or error, k-means centroids, model versions, and with --series the
+    values an output topic carries over time; Ctrl-C stops it."""
     from streamlearn.dashboard import Dashboard
 
     config = kafka_config(bootstrap, kafka_option, sasl_username, sasl_password)
     try:
         board = Dashboard(
-            config, name, host=host, port=port, token=token, minutes=minutes, topic=topic
+            config,
+            name,
+            host=host,
+            port=port,
+            token=token,
+            minutes=minutes,
+            topic=topic,
+            series=series or (),
         )
         board.run(
             lambda url: err_console.print(

@@ -65,6 +65,17 @@ def demo(
         int, typer.Option(help="Records buffered before the k-means fit.")
     ] = 1000,
     seed: Annotated[int, typer.Option(help="Random seed of the generated stream.")] = 0,
+    dashboard: Annotated[
+        bool | None,
+        typer.Option(
+            "--dashboard/--no-dashboard",
+            help="Serve the live web board of the run (default: on, except with --json); "
+            "its address is printed.",
+        ),
+    ] = None,
+    dashboard_port: Annotated[
+        int, typer.Option(help="Port of the board (another free one when it is taken).")
+    ] = 8050,
     bootstrap: Bootstrap = None,
 ) -> None:
     """Run a demo scenario live: a local broker, a generated stream, a learning pipeline.
@@ -77,7 +88,10 @@ def demo(
     later, their labels, and runs an online passive-aggressive classifier that predicts
     each event at once and learns from its label when it comes, showing the live
     prequential accuracy, per-class F1 and the events waiting for labels (the metrics also
-    stream to the `metrics` topic).
+    stream to the `metrics` topic). temperature-regimes trains the S2 model first (a few
+    seconds), then scores the replayed readings; its board also plots the temperature and
+    the predicted regime over time. The live board (`streamlearn dashboard`) is served on
+    http://127.0.0.1:8050/ while the demo runs (--no-dashboard: not).
 
     Examples:
 
@@ -146,6 +160,8 @@ def demo(
                 stopping=stopping,
                 runner_box=runner_box,
                 view_box=view_box,
+                board=(not json_out) if dashboard is None else dashboard,
+                board_port=dashboard_port,
             )
         finally:
             # no client may outlive the broker: a live one logs "Connection refused"
@@ -167,12 +183,15 @@ def _run(
     stopping: threading.Event,
     runner_box: list[Any],
     view_box: list[Any],
+    board: bool = False,
+    board_port: int = 8050,
 ) -> dict[str, Any]:
     from streamlearn.cli.live import LiveView
     from streamlearn.runtime.options import RunOptions
     from streamlearn.runtime.runner import Runner
 
-    scenario.create_topics(config)
+    _prepare(scenario, config, console)
+    run_name = f"demo-{scenario.name}-{name}"
     view = None
     if live:
         outs = ", ".join(v for k, v in scenario.topics.items() if k not in ("in", "out"))
@@ -186,7 +205,7 @@ def _run(
         scenario.pipeline(),
         kafka=config,
         options=RunOptions(
-            name=f"demo-{scenario.name}-{name}",
+            name=run_name,
             max_records=scenario.max_records(),
             commit_interval=1.0,
         ),
@@ -199,6 +218,9 @@ def _run(
     feeder = threading.Thread(
         target=scenario.feed, args=(config, stopping, runner), name="demo-feeder", daemon=True
     )
+    dashboard = _start_board(config, run_name, scenario, console, board_port) if board else None
+    if view is not None and dashboard is not None:
+        view.subtitle = f"dashboard {dashboard.url}  ·  {view.subtitle}"
     started = time.monotonic()
     feeder.start()
     try:
@@ -212,6 +234,8 @@ def _run(
     finally:
         stopping.set()
         feeder.join(timeout=35)
+        if dashboard is not None:
+            dashboard.stop()
     result = {
         **scenario.summary(stats),
         "elapsed_s": round(time.monotonic() - started, 3),
@@ -219,3 +243,40 @@ def _run(
     }
     del runner
     return result
+
+
+def _prepare(scenario: Any, config: Any, console: Console) -> None:
+    """The scenario's topics (and, for temperature-regimes, its offline training): a
+    status line while it works, since it can take seconds."""
+    doing = getattr(scenario, "preparing", "Creating the topics...")
+    if console.is_terminal:
+        with console.status(doing):
+            scenario.create_topics(config)
+    else:
+        console.print(doing, highlight=False, soft_wrap=True)
+        scenario.create_topics(config)
+    done = getattr(scenario, "prepared", None)
+    if done is not None:
+        console.print(done(), highlight=False)
+
+
+def _start_board(config: Any, name: str, scenario: Any, console: Console, port: int) -> Any:
+    """The live web board of the run, on ``port`` or a free one; ``None`` (with a hint)
+    when the extra is not installed."""
+    from streamlearn.core.errors import ConfigError
+    from streamlearn.core.extras import MissingExtraError
+    from streamlearn.dashboard import Dashboard
+
+    series = getattr(scenario, "series", ())
+    try:
+        try:
+            board = Dashboard(config, name, port=port, series=series).start()
+        except MissingExtraError:
+            raise
+        except ConfigError:  # the port is taken (another board): any free one
+            board = Dashboard(config, name, port=0, series=series).start()
+    except MissingExtraError as exc:
+        console.print(f"No live board: {exc}", highlight=False)
+        return None
+    console.print(f"Live dashboard on [bold]{board.url}[/] (while the demo runs)")
+    return board

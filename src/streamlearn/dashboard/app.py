@@ -8,6 +8,10 @@ Routes (all behind the token gate when a token is set):
 - ``/events?since=SEQ``: the same, pushed as server-sent events (``event: update``)
   whenever the history moves, and at least every few seconds (the feed's status).
 
+With series panels (:mod:`streamlearn.dashboard.series`), every update also carries
+``series``: per output topic the buckets changed since this event stream last sent
+them (all of them in its first update and in ``/api/state``).
+
 The token travels as ``Authorization: Bearer``, a ``token`` query parameter or a cookie:
 opening ``/?token=...`` once sets an HTTP-only cookie and redirects to ``/`` so the token
 leaves the address bar (``EventSource`` cannot send headers, the cookie it can).
@@ -20,6 +24,7 @@ import hmac
 import html
 import ipaddress
 import threading
+from collections.abc import Sequence
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
@@ -34,6 +39,7 @@ from starlette.staticfiles import StaticFiles
 
 from streamlearn.core.errors import ConfigError
 from streamlearn.dashboard.history import MetricsHistory
+from streamlearn.dashboard.series import SeriesBuffer
 
 __all__ = ["check_bind", "create_app", "is_loopback"]
 
@@ -88,6 +94,7 @@ def create_app(
     token: str | None = None,
     push_interval: float = 0.5,
     stopping: threading.Event | None = None,
+    series: Sequence[SeriesBuffer] = (),
 ) -> Any:
     """The ASGI app of the board for the pipeline ``name``.
 
@@ -106,6 +113,7 @@ def create_app(
     async def state(request: Request) -> Response:
         d = history.delta(_since(request))
         d["name"] = name
+        d["series"] = [b.delta(0) for b in series]
         return Response(orjson.dumps(d), media_type="application/json")
 
     async def events(request: Request) -> Response:
@@ -113,11 +121,15 @@ def create_app(
 
         async def stream() -> Any:
             last, quiet = since, 1e9
+            seen = [0] * len(series)  # a new stream gets every bucket once
             yield "retry: 2000\n\n"
             while not stopping.is_set() and not await request.is_disconnected():
-                if history.seq != last or quiet >= 3.0:
+                moved = any(b.seq != n for b, n in zip(series, seen, strict=True))
+                if history.seq != last or moved or quiet >= 3.0:
                     d = history.delta(last)
                     d["name"] = name
+                    d["series"] = [b.delta(n) for b, n in zip(series, seen, strict=True)]
+                    seen = [s["seq"] for s in d["series"]]
                     last, quiet = d["seq"], 0.0
                     yield f"event: update\ndata: {orjson.dumps(d).decode()}\n\n"
                 await asyncio.sleep(push_interval)

@@ -17,7 +17,6 @@ from typing import Any
 
 import orjson
 
-from streamlearn.dashboard.history import MetricsHistory
 from streamlearn.kafka.config import KafkaConfig
 
 __all__ = ["MetricsFeed"]
@@ -28,6 +27,9 @@ log = logging.getLogger("streamlearn.dashboard")
 class MetricsFeed:
     """A thread that reads ``topic`` and adds every report to ``history``.
 
+    ``history`` is anything with ``add``, ``error`` and ``closed``; a subclass that reads
+    other records overrides :meth:`_take` (``streamlearn.dashboard.series.SeriesFeed``).
+
     Parameters
     ----------
     kafka : KafkaConfig
@@ -35,23 +37,26 @@ class MetricsFeed:
     topic : str
         The metrics topic, ``<pipeline name>.metrics`` by default in the runtime.
     history : MetricsHistory
-        Where reports go.
+        Where reports go (anything with ``add``, ``error`` and ``closed``).
     minutes : float or None
         Start this many minutes back; ``None`` reads the topic from the beginning.
 
     Examples
     --------
     >>> from streamlearn.kafka.config import KafkaConfig
+    >>> from streamlearn.dashboard.history import MetricsHistory
     >>> feed = MetricsFeed(KafkaConfig("127.0.0.1:1"), "s1.metrics", MetricsHistory())
     >>> feed.topic, feed.running
     ('s1.metrics', False)
     """
 
+    _thread_name = "sl-dashboard-feed"
+
     def __init__(
         self,
         kafka: KafkaConfig,
         topic: str,
-        history: MetricsHistory,
+        history: Any,
         *,
         minutes: float | None = 15.0,
     ) -> None:
@@ -68,7 +73,7 @@ class MetricsFeed:
 
     def start(self) -> MetricsFeed:
         """Start reading in a daemon thread."""
-        self._thread = threading.Thread(target=self._run, name="sl-dashboard-feed", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=self._thread_name, daemon=True)
         self._thread.start()
         return self
 
@@ -100,18 +105,20 @@ class MetricsFeed:
                 msgs = consumer.consume(num_messages=5000, timeout=0.25)
                 if msgs and self.history.error:
                     self.history.error = None
-                for msg in msgs:
-                    if msg.error() is not None:
-                        continue
-                    report = _parse(msg.value())
-                    if report is not None and (since is None or report["ts"] >= since):
-                        self.history.add(report)
+                self._take([m for m in msgs if m.error() is None], since)
         except Exception as exc:  # the page shows it; the web app keeps serving
             log.error("dashboard feed stopped: %s", exc)
             self.history.error = f"metrics feed stopped: {exc}"
         finally:
             consumer.close()
             self.history.closed = True
+
+    def _take(self, msgs: list[Any], since: float | None) -> None:
+        """Add the records of one ``consume()`` (a subclass reads other records)."""
+        for msg in msgs:
+            report = _parse(msg.value())
+            if report is not None and (since is None or report["ts"] >= since):
+                self.history.add(report)
 
     def _kafka_error(self, err: Any) -> None:
         self.history.error = f"Kafka: {err.str()}"

@@ -6,13 +6,14 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from streamlearn.core.errors import ConfigError
 from streamlearn.core.extras import require
 from streamlearn.dashboard.feed import MetricsFeed
 from streamlearn.dashboard.history import MetricsHistory
+from streamlearn.dashboard.series import SeriesBuffer, SeriesFeed, SeriesSpec, parse_series
 from streamlearn.kafka.config import KafkaConfig
 
 __all__ = ["Dashboard", "serve_dashboard"]
@@ -44,6 +45,10 @@ class Dashboard:
     topic : str or None
         The metrics topic when the run set ``RunOptions.metrics_topic`` (default
         ``<name>.metrics``).
+    series : sequence of str or SeriesSpec
+        Output topics to plot over time, ``"TOPIC:COLUMN[,COLUMN...][@TIME_COLUMN]"``
+        (:func:`~streamlearn.dashboard.series.parse_series`): one panel each, the last
+        ``minutes`` of the series' clock in at most ``points`` buckets.
 
     Examples
     --------
@@ -63,17 +68,22 @@ class Dashboard:
         token: str | None = None,
         minutes: float = 15.0,
         topic: str | None = None,
+        series: Sequence[str | SeriesSpec] = (),
+        points: int = 600,
     ) -> None:
         from streamlearn.dashboard.app import check_bind
 
         check_bind(host, token)
         if minutes <= 0:
             raise ConfigError("minutes must be > 0")
+        specs = [parse_series(s) for s in series]
         self.kafka, self.name, self.host, self.port = kafka, name, host, port
         self.topic = topic or f"{name}.metrics"
         self._token = token
         self.history = MetricsHistory(seconds=minutes * 60)
         self.feed = MetricsFeed(kafka, self.topic, self.history, minutes=minutes)
+        self.series = [SeriesBuffer(s, seconds=minutes * 60, points=points) for s in specs]
+        self.series_feeds = [SeriesFeed(kafka, b, minutes=minutes) for b in self.series]
         self._stopping = threading.Event()
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -106,13 +116,21 @@ class Dashboard:
             ) from None
         sock.listen(64)
         self._sock = sock
-        app = create_app(self.history, name=self.name, token=self._token, stopping=self._stopping)
+        app = create_app(
+            self.history,
+            name=self.name,
+            token=self._token,
+            stopping=self._stopping,
+            series=self.series,
+        )
         # no access log: a token given as ?token= would land in it
         config = uvicorn.Config(
             app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=3
         )
         self._server = uvicorn.Server(config)
         self.feed.start()
+        for f in self.series_feeds:
+            f.start()
         return self._server
 
     def start(self, timeout: float = 15.0) -> Dashboard:
@@ -144,7 +162,7 @@ class Dashboard:
             server.run(sockets=[self._sock])
         finally:
             self._stopping.set()
-            self.feed.stop()
+            self._stop_feeds()
             self._close()
 
     def stop(self) -> None:
@@ -154,8 +172,14 @@ class Dashboard:
             self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(10)
-        self.feed.stop()
+        self._stop_feeds()
         self._close()
+
+    def _stop_feeds(self) -> None:
+        for f in [self.feed, *self.series_feeds]:
+            f._stop.set()
+        for f in [self.feed, *self.series_feeds]:
+            f.stop()
 
     def _close(self) -> None:
         if self._sock is not None:
@@ -177,12 +201,14 @@ def serve_dashboard(
     *,
     minutes: float = 15.0,
     topic: str | None = None,
+    series: Sequence[str | SeriesSpec] = (),
 ) -> None:
     """Serve the live board of the pipeline ``name`` until Ctrl-C.
 
     Reads ``<name>.metrics`` (the runtime's metrics feed) from ``minutes`` back and shows
     throughput, latency, lag per partition, model figures and k-means centroids at
-    ``http://host:port/``. Beyond loopback a ``token`` is required.
+    ``http://host:port/``, and the ``series`` of output topics over time
+    (``"example_2:Temperature,prediction"``). Beyond loopback a ``token`` is required.
 
     Examples
     --------
@@ -193,5 +219,7 @@ def serve_dashboard(
     ...     print(exc)
     the dashboard on 0.0.0.0 is reachable from other machines: pass --token (or bind 127.0.0.1)
     """
-    board = Dashboard(kafka, name, host=host, port=port, token=token, minutes=minutes, topic=topic)
+    board = Dashboard(
+        kafka, name, host=host, port=port, token=token, minutes=minutes, topic=topic, series=series
+    )
     board.run(lambda url: log.info("dashboard of %s on %s", name, url))

@@ -20,6 +20,7 @@ import datetime as dt
 import random
 import tempfile
 import threading
+import time
 from typing import Any
 
 import streamlearn as sl
@@ -67,6 +68,14 @@ class TemperatureRegimes:
         self.model = f"s2-regimes{suffix}"
         self.produced = 0
         self.report: Any = None
+        #: what ``streamlearn demo`` says while :meth:`create_topics` trains
+        self.preparing = (
+            f"Training the S2 model on {TRAIN_READINGS:,} readings "
+            "(elbow, k-means, perceptron, ONNX, registry)..."
+        )
+        #: the board's series panel: temperature and predicted regime over the readings' time
+        self.series = [f"{self.topics['out']}:Temperature,prediction@time"]
+        self._trained_s = 0.0
 
     def create_topics(self, config: KafkaConfig) -> None:
         """The input topic, and the model: the offline job runs here, before the stream,
@@ -74,6 +83,7 @@ class TemperatureRegimes:
         from streamlearn.kafka.admin import ensure_topics
 
         ensure_topics(config, {self.topics["in"]: 1})
+        started = time.monotonic()
         frame = generate_temperature_frame(TRAIN_READINGS, seed=self.settings.seed)
         self.report = sl.train.regimes(
             frame,
@@ -81,6 +91,15 @@ class TemperatureRegimes:
             name=self.model,
             kafka=config,
             seed=self.settings.seed,
+        )
+        self._trained_s = time.monotonic() - started
+
+    def prepared(self) -> str:
+        """The line printed once the model is trained."""
+        r = self.report
+        return (
+            f"Trained {self.model} v{r.version}: k = {r.k}, "
+            f"test accuracy {r.accuracy:.4f} ({self._trained_s:.1f} s)"
         )
 
     def pipeline(self) -> Pipeline:

@@ -3,7 +3,7 @@
 (() => {
   const $ = (s) => document.querySelector(s);
   const S = { rows: [], seq: 0, now: null, trails: {}, lastTs: null, reports: 0, error: null,
-    seconds: 900, sections: {}, connected: null };
+    seconds: 900, sections: {}, connected: null, series: [] };
 
   /* ---- theme: the OS preference, or the last choice ---------------------------------- */
   const root = document.documentElement;
@@ -52,13 +52,14 @@
     const newest = S.rows.length ? S.rows[S.rows.length - 1].t : 0;
     while (S.rows.length && S.rows[0].t < newest - S.seconds) S.rows.shift();
     Object.assign(S, { seq: d.seq, now: d.now, trails: d.trails || {}, lastTs: d.last_ts,
-      reports: d.reports, error: d.error });
+      reports: d.reports, error: d.error, series: d.series || [] });
     render();
   }
 
   function render() {
     const n = S.now;
     status();
+    series();
     $("#reports").textContent = SL.fmtInt(S.reports);
     $("#range").textContent = `last ${Math.round(S.seconds / 60)} min`;
     if (!n) return;
@@ -86,6 +87,16 @@
       colorIndex: i })), { fmt: SL.fmtInt, empty: "no partition assigned yet" });
     for (const c of runCharts) c.update(S.rows);
     steps();
+  }
+
+  // output topics over time (--series): one section each, fed the buckets that moved
+  function series() {
+    const box = $("#series");
+    for (const m of S.series) {
+      const id = `series:${m.id}`;
+      (S.sections[id] = S.sections[id] || SL.seriesSection(box, m)).update(m);
+      m.points = [];  // merged: a re-render must not merge them again
+    }
   }
 
   function steps() {
