@@ -30,6 +30,7 @@ from streamlearn.registry.records import ModelVersion
 from streamlearn.registry.table import RegistryTable
 from streamlearn.serve.errors import ModelLoadError
 from streamlearn.serve.evaluate import Evaluation
+from streamlearn.serve.loader import Loader
 from streamlearn.serve.predict import NO_MODEL, VERSION_HEADER, Binding, Predict
 
 log = logging.getLogger("streamlearn.serve")
@@ -49,7 +50,7 @@ class Variant:
 class PredictStep(Step):
     def __init__(self, spec: Predict) -> None:
         self.spec = spec
-        self.loader = spec._loader
+        self._loader: Loader | None = None  # the run's, from the context (first batch)
         self.table = RegistryTable()
         first = spec.bindings[0]
         if spec.split is not None:
@@ -75,15 +76,26 @@ class PredictStep(Step):
         return [*self.variants, *([self.shadow] if self.shadow is not None else [])]
 
     # -- the registry ---------------------------------------------------------------------
+    def loader(self, ctx: Context) -> Loader:
+        """The loader every partition's step of this operator shares in this run."""
+        if self._loader is None:
+            self._loader = ctx.shared(f"ml.predict/{self.name}", self.spec.loader)
+        return self._loader
+
     def process_side(self, port: str, batch: Batch, ctx: Context) -> Batch | None:
+        loader = self.loader(ctx)
         keys = batch.data["key"].to_list()
         values = batch.data["value"].to_list()
         if port == "artifacts":
             for k, v in zip(keys, values, strict=True):
-                self.loader.chunks.add(k, v)
+                loader.add_chunk(k, v)
         else:
+            now = ctx.wall_time()
             for k, v in zip(keys, values, strict=True):
-                if self.table.apply_raw(k, v) is None and v is not None:
+                rec = self.table.apply_raw(k, v)
+                if isinstance(rec, ModelVersion):
+                    loader.note(rec, now)
+                elif rec is None and v is not None:
                     _count(ctx, f"{self.name}.invalid_control_records")
         self._changed = True
         return None
@@ -103,7 +115,7 @@ class PredictStep(Step):
             target = None  # refused before: not tried again (a new push is a new version)
         if target is not None:
             try:
-                scorer = self.loader.scorer_for(target)
+                scorer = self.loader(ctx).scorer_for(target)
                 if scorer is None:  # chunks still on their way: keep going, retry later
                     self._changed = True
                 else:
@@ -186,8 +198,12 @@ class PredictStep(Step):
         )
         if self._changed or expired:
             self._changed = False
+            loader = self.loader(ctx)
+            loader.prune(now)
             for var in self._all():
                 self._refresh(var, batch.data.columns, ctx, now)
+            ctx.metrics[f"{self.name}.artifact_bytes_held"] = loader.chunks.nbytes
+            ctx.metrics[f"{self.name}.model_loads"] = loader.loads
         for b in self.spec.bindings:  # the sinks write each version column as a header
             ctx.record_headers[b.version_column] = (VERSION_HEADER, f"{b.model}:")
         out: Batch | None = batch
