@@ -159,3 +159,39 @@ def test_scoring_throughput_beats_predict_one_by_far():
         f"predict_many (polars) {polars_rps:,.0f}"
     )
     assert numpy_rps > 20 * one_rps
+
+
+@pytest.mark.broker
+def test_a_pushed_river_model_scores_the_stream(kafka, topic_factory):
+    import streamlearn as sl
+    from tests.kafka_helpers import consume_all, produce
+
+    control, arts = topic_factory(prefix="models"), topic_factory(prefix="arts")
+    src, out = topic_factory(partitions=2), topic_factory()
+    model, _ = fitted("scaled-logreg")
+    reg = sl.registry.Registry(kafka, topic=control, artifact_topic=arts)
+    rec = reg.push(model, name="churn", alias="champion", signature=NAMES)
+    assert rec.format == "river"
+    X = rows(1000, 9)
+    values = [orjson.dumps({"id": i, **x}) for i, x in enumerate(as_dicts(X))]
+    produce(kafka, src, values, keys=[str(i).encode() for i in range(len(values))])
+    pipeline = (
+        sl.read.from_kafka(src)
+        | sl.decode.json({"id": "int", "a": "float", "b": "float", "c": "float"})
+        | sl.ml.predict(
+            "churn", output="churn", probabilities=True, topic=control, artifact_topic=arts
+        )
+        | sl.write.to_kafka(out, partitions=1)
+    )
+    stats = sl.run(pipeline, kafka=kafka, name=f"river-{src}", max_records=len(values))
+    assert stats.records_out == len(values) and stats.dead_lettered == 0
+    msgs = consume_all(kafka, out, expected=len(values))
+    dicts = as_dicts(X)
+    assert sorted(orjson.loads(m.value())["id"] for m in msgs) == list(range(len(values)))
+    for m in msgs:
+        row = orjson.loads(m.value())
+        x = dicts[row["id"]]
+        assert row["churn"] == model.predict_one(x)
+        assert row["churn_proba_1"] == pytest.approx(model.predict_proba_one(x)[True], rel=1e-9)
+        assert row["model_version"] == 1
+        assert (b"sl-model-version", b"churn:1") in [(k.encode(), v) for k, v in m.headers()]
