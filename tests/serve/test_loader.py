@@ -108,9 +108,17 @@ def side(records) -> Batch:
 
 def test_the_partitions_of_one_run_share_a_loader_and_another_run_has_its_own():
     rec, chunks = chunked("hp", 1, linear_onnx([1, 2, 3, 4]))
-    _, other = chunked("other", 1, linear_onnx([1, 1, 1, 1]))
+    other_rec, other = chunked("other", 1, linear_onnx([1, 1, 1, 1]))
     op = sl.ml.predict("hp", output="price")
-    control = side([rec.to_record(), Alias("hp", "champion", 1).to_record()])
+    control = side(
+        [
+            rec.to_record(),
+            other_rec.to_record(),
+            Alias("hp", "champion", 1).to_record(),
+            Alias("other", "champion", 1).to_record(),
+            (b"version/hp/9", b"{not json"),
+        ]
+    )
     features = Batch.from_frame(pl.DataFrame({f: [1.0, 2.0] for f in FEATURES}))
 
     def run_partitions(ctx: Context, n: int) -> list:
@@ -132,3 +140,7 @@ def test_the_partitions_of_one_run_share_a_loader_and_another_run_has_its_own():
     for ctx in (ctx_a, ctx_b):  # one session per run; nothing left of the artifacts
         assert ctx.metrics["pricing.model_loads"] == 1
         assert ctx.metrics["pricing.artifact_bytes_held"] == 0
+        # one table per run, of this step's model only; each record parsed once
+        assert ctx.metrics["pricing.invalid_control_records"] == 1
+    table = a[0].loader(ctx_a).table
+    assert table.names() == ["hp"] and len(table.invalid) == 1

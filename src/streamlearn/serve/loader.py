@@ -1,10 +1,13 @@
-"""Loading model versions into scorers: format dispatch, digest check, what is held.
+"""What a predict operator holds in a run: its models' registry table, the artifact
+chunks still to load, and the scorers (format dispatch, digest check).
 
 One :class:`Loader` serves every partition's step of one predict operator **in one
 run** (the step takes it from the run's context, :meth:`~streamlearn.core.operator.
 Context.shared`), so a version's session is built once per run, not once per partition,
 and two runs of the same operator in one process (two pipelines, two threads) never
-touch each other's loader.
+touch each other's loader. The registry table is the run's too: each control record is
+parsed and applied once, not once per partition, and only records of the operator's own
+models are kept (an inline artifact of another model is not held at all).
 
 What it holds is only what its step can still need. Artifact chunks are kept for the
 versions of the step's own model names (and its pinned version, if any) that are not
@@ -25,14 +28,23 @@ Examples
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from streamlearn.core.errors import ConfigError
-from streamlearn.registry.records import ModelVersion, Signature
+from streamlearn.registry.records import (
+    Alias,
+    ModelVersion,
+    RecordError,
+    Signature,
+    parse_record,
+)
 from streamlearn.registry.store import ChunkCache, artifact_bytes
+from streamlearn.registry.table import RegistryTable
 from streamlearn.serve.errors import ModelLoadError
 
+log = logging.getLogger("streamlearn.serve")
 ScorerKey = tuple[str, str, Signature]
 VersionKey = tuple[str, int]
 
@@ -101,6 +113,31 @@ class Loader:
         self._loaded: dict[VersionKey, ScorerKey] = {}
         self._scorers: dict[ScorerKey, Any] = {}
         self._failed: dict[tuple[str, int, str], str] = {}
+        #: the registry as the control topic has it, for this operator's models only
+        self.table = RegistryTable()
+        self._seen: dict[bytes, tuple[int, int]] = {}
+
+    def control(self, key: bytes | None, value: bytes | None, now: float) -> bool:
+        """One control record into the run's table (``False``: not valid). Every
+        partition's step hands the same records in; each is parsed and applied once,
+        and records of other models are not kept (nor their inline artifacts)."""
+        if key is not None and value is not None:
+            mark = (len(value), hash(value))
+            if self._seen.get(key) == mark:
+                return True  # applied already, from another partition's step
+            self._seen[key] = mark
+        try:
+            rec = parse_record(key, value)
+        except RecordError as exc:
+            log.warning("skipped %s", exc)
+            self.table.invalid.append((key, str(exc)))
+            return False
+        if isinstance(rec, ModelVersion) and self.wants(rec.name, rec.version):
+            self.table.apply(rec)
+            self.note(rec, now)
+        elif isinstance(rec, Alias) and (self.names is None or rec.name in self.names):
+            self.table.apply(rec)
+        return True
 
     def wants(self, name: str, version: int) -> bool:
         """Whether the step could score with this version (its names, its pin)."""

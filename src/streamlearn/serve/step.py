@@ -3,8 +3,10 @@ switch between two batches, the scoring itself, A/B routing and several models.
 
 A *variant* is one alias (or pinned version) of one model with what it has loaded; the
 step has one per model (several models), one per alias of a split, and one for the
-shadow. The registry table is refreshed before a batch when a control record arrived
-or a version in use has reached its expiry; each variant then switches on its own.
+shadow. The registry table (the run's, kept by the :class:`~streamlearn.serve.loader.
+Loader` that every partition's step of the operator shares) is consulted again before
+a batch when a control record arrived or a version in use has reached its expiry; each
+variant then switches on its own.
 
 Examples
 --------
@@ -27,7 +29,6 @@ from streamlearn.core.batch import Batch
 from streamlearn.core.errors import ConfigError
 from streamlearn.core.operator import Context, Step
 from streamlearn.registry.records import ModelVersion
-from streamlearn.registry.table import RegistryTable
 from streamlearn.serve.errors import ModelLoadError
 from streamlearn.serve.evaluate import Evaluation
 from streamlearn.serve.loader import Loader
@@ -51,7 +52,6 @@ class PredictStep(Step):
     def __init__(self, spec: Predict) -> None:
         self.spec = spec
         self._loader: Loader | None = None  # the run's, from the context (first batch)
-        self.table = RegistryTable()
         first = spec.bindings[0]
         if spec.split is not None:
             self.variants = [Variant(a, first, a, None) for a in spec.split]
@@ -92,16 +92,14 @@ class PredictStep(Step):
         else:
             now = ctx.wall_time()
             for k, v in zip(keys, values, strict=True):
-                rec = self.table.apply_raw(k, v)
-                if isinstance(rec, ModelVersion):
-                    loader.note(rec, now)
-                elif rec is None and v is not None:
+                if not loader.control(k, v, now):  # counted once per run, not per partition
                     _count(ctx, f"{self.name}.invalid_control_records")
         self._changed = True
         return None
 
     def _refresh(self, var: Variant, columns: list[str], ctx: Context, now: float) -> None:
-        target = self.table.resolve(var.model, alias=var.alias, version=var.version, now=now)
+        table = self.loader(ctx).table
+        target = table.resolve(var.model, alias=var.alias, version=var.version, now=now)
         cur = var.current
         if (
             target is not None
@@ -125,7 +123,7 @@ class PredictStep(Step):
                 self._report(target, str(exc), ctx)
         # the new one is not ready or failed: the old one keeps scoring while it is valid
         if cur is not None:
-            latest = self.table.get(cur.name, cur.version)
+            latest = table.get(cur.name, cur.version)
             if latest is None or not latest.valid_at(now):
                 log.warning(
                     "%s: %s v%d is no longer valid and nothing can replace it",
