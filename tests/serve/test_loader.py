@@ -74,6 +74,11 @@ def test_only_unloaded_versions_of_its_own_models_are_held():
     assert loader.held_versions == [("hp", 1)]
     loader.prune(now + 0.5)
     assert loader.held_versions == [] and loader._scorers == {}
+    # an expired version's chunks are not kept again either
+    hp3, c_hp3 = chunked("hp", 3, linear_onnx([1, 1, 1, 1]), expires_at=now - 1)
+    loader.note(hp3, now)
+    feed(loader, c_hp3)
+    assert loader.chunks.nbytes == 0
 
 
 def test_a_pinned_version_holds_nothing_of_the_others():

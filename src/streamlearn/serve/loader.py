@@ -29,6 +29,7 @@ Examples
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -113,6 +114,8 @@ class Loader:
         self._loaded: dict[VersionKey, ScorerKey] = {}
         self._scorers: dict[ScorerKey, Any] = {}
         self._failed: dict[tuple[str, int, str], str] = {}
+        #: versions deleted or expired: their chunks are not kept again (a replay)
+        self._dead: set[VersionKey] = set()
         #: the registry as the control topic has it, for this operator's models only
         self.table = RegistryTable()
         self._seen: dict[bytes, tuple[int, int]] = {}
@@ -150,9 +153,8 @@ class Loader:
         which = chunk_version(key)
         if which is None or not self.wants(*which):
             return
-        rec = self._records.get(which)
-        if value is not None and (which in self._loaded or (rec is not None and rec.deleted)):
-            return  # loaded already (a replay), or deleted: never needed
+        if value is not None and (which in self._loaded or which in self._dead):
+            return  # loaded already (a replay), or deleted or expired: not needed
         self.chunks.add(key, value)
 
     def note(self, rec: ModelVersion, now: float) -> None:
@@ -162,19 +164,23 @@ class Loader:
         if not self.wants(*which):
             return
         self._records[which] = rec
+        self._dead.discard(which)
         held = self._loaded.get(which)
         if held is not None and held != (rec.format, rec.sha256, rec.signature):
-            self._forget(which)
+            self._forget(which, now)
         if not rec.valid_at(now):
-            self._forget(which)
+            self._forget(which, now)
 
     def prune(self, now: float) -> None:
         """Let go of what versions that have expired by ``now`` held."""
         for which, rec in list(self._records.items()):
-            if not rec.valid_at(now) and (which in self._loaded or rec.artifact.get("chunks")):
-                self._forget(which)
+            if not rec.valid_at(now) and which not in self._dead:
+                self._forget(which, now)
 
-    def _forget(self, which: VersionKey) -> None:
+    def _forget(self, which: VersionKey, now: float | None = None) -> None:
+        rec = self._records.get(which)
+        if rec is not None and not rec.valid_at(time.time() if now is None else now):
+            self._dead.add(which)
         self.chunks.drop(*which)
         key = self._loaded.pop(which, None)
         if key is not None and key not in self._loaded.values():
