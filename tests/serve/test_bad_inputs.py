@@ -143,7 +143,8 @@ def test_bad_models_and_records_leave_the_running_version_scoring(kafka, topic_f
     assert v_big.version == 6  # refused pushes took no number; versions 2-5 were broken
     assert metrics["1-ml.predict.load_errors"] == before
     assert before >= 4 * 2  # four broken versions, each refused by both partitions' steps
-    assert metrics["1-ml.predict.invalid_control_records"] >= 3 * 2
+    # the run's table parses each control record once, whichever partition's step saw it
+    assert metrics["1-ml.predict.invalid_control_records"] >= 3
     rows = [orjson.loads(m.value()) for m in consume_all(kafka, out, expected=sent)]
     assert len(rows) == sent and runner.stats.dead_lettered == 0
     X = stream.select(FEATURES).to_numpy()

@@ -99,6 +99,9 @@ class Context:
         #: (header name, text before the value), e.g. ``{"model_version":
         #: ("sl-model-version", "house-price:")}`` (set by the steps that make them)
         self.record_headers: dict[str, tuple[str, str]] = {}
+        #: what every partition's step of one operator shares in this run, by key
+        #: (see :meth:`shared`)
+        self.shared_state: dict[str, Any] = {}
 
     def sink(self, step: str, spec: Any) -> Any:
         """The sink of step ``step``, opened with ``spec.open(self)`` on first use: one
@@ -107,6 +110,20 @@ class Context:
         if sink is None:
             sink = self.sinks[step] = spec.open(self)
         return sink
+
+    def shared(self, key: str, factory: Any) -> Any:
+        """The object under ``key`` in this run, made by ``factory()`` on first use: state
+        the steps of every partition share (a predict step's loaded models), and that
+        another run of the same operator (another pipeline, another thread) never sees.
+
+        >>> ctx = Context()
+        >>> ctx.shared("a", list) is ctx.shared("a", list)
+        True
+        """
+        obj = self.shared_state.get(key)
+        if obj is None:
+            obj = self.shared_state[key] = factory()
+        return obj
 
     def observe_output(self, batch: Batch) -> None:
         """A batch reached a sink: the runtime notes its end-to-end latency (offline:

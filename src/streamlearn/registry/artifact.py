@@ -51,6 +51,14 @@ def to_artifact(
         if format is None:
             raise ConfigError(f"pushing bytes needs format= ({', '.join(FORMATS)})")
         fmt, data = format, bytes(model)
+    elif type(model).__module__.split(".")[0] == "river":
+        if features is None:
+            raise ConfigError("pass signature=[feature names] to push a River model")
+        if format not in (None, "river"):
+            raise ConfigError(f"a River model is pushed as format 'river', not {format!r}")
+        from streamlearn.serve.river import dump_river
+
+        fmt, data = "river", dump_river(model)
     elif hasattr(model, "learn_batch") and hasattr(model, "snapshot"):
         if features is None:
             raise ConfigError("pass signature=[feature names] to push a streamlearn learner")
@@ -66,7 +74,7 @@ def to_artifact(
     else:
         raise ConfigError(
             f"cannot push a {type(model).__name__}: give a .onnx/.skops path, "
-            "bytes with format=, or a fitted scikit-learn estimator"
+            "bytes with format=, a fitted scikit-learn estimator or a River model"
         )
     if features is None and fmt == "onnx":
         features = _onnx_input_names(data)

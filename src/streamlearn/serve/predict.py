@@ -32,13 +32,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from streamlearn.core.errors import ConfigError
 from streamlearn.core.operator import Operator, OutputTopic, SideInput, Step
 from streamlearn.registry.records import ARTIFACT_TOPIC, CONTROL_TOPIC, check_name
 from streamlearn.serve.agreement import check_task
-from streamlearn.serve.loader import Loader
+
+if TYPE_CHECKING:
+    from streamlearn.serve.loader import Loader
 
 #: the dead-letter reason of records that no valid model version could score
 NO_MODEL = "no model"
@@ -136,7 +138,6 @@ class Predict(Operator):
     task: str | None = None
     kind: str = field(default="ml.predict", init=False, repr=False)
     bindings: tuple[Binding, ...] = field(default=(), init=False, repr=False)
-    _loader: Loader = field(default=None, init=False, repr=False, compare=False)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         models = (self.model,) if isinstance(self.model, str) else tuple(self.model)
@@ -165,8 +166,6 @@ class Predict(Operator):
             object.__setattr__(
                 self, "shadow_topic", f"{self.name or self.bindings[0].output}.shadow"
             )
-        # shared by every partition's step of this operator: one copy of each artifact
-        object.__setattr__(self, "_loader", Loader(threads=self.threads, trusted=self.trusted))
 
     def _check_split(self, where: str) -> None:
         split = dict(self.split or {})
@@ -214,6 +213,15 @@ class Predict(Operator):
         if self.shadow_topic is not None:
             outs.append(OutputTopic(self.shadow_topic))  # as many partitions as the input
         return tuple(outs)
+
+    def loader(self) -> Loader:
+        """A fresh loader for this operator's models (one per run: the steps of a run's
+        partitions share it through the run's context)."""
+        from streamlearn.serve.loader import Loader
+
+        pinned = self.version if self.shadow is None else None
+        names = [b.model for b in self.bindings]
+        return Loader(names, version=pinned, threads=self.threads, trusted=self.trusted)
 
     def build(self) -> Step:
         from streamlearn.serve.step import PredictStep

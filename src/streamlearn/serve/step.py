@@ -3,8 +3,10 @@ switch between two batches, the scoring itself, A/B routing and several models.
 
 A *variant* is one alias (or pinned version) of one model with what it has loaded; the
 step has one per model (several models), one per alias of a split, and one for the
-shadow. The registry table is refreshed before a batch when a control record arrived
-or a version in use has reached its expiry; each variant then switches on its own.
+shadow. The registry table (the run's, kept by the :class:`~streamlearn.serve.loader.
+Loader` that every partition's step of the operator shares) is consulted again before
+a batch when a control record arrived or a version in use has reached its expiry; each
+variant then switches on its own.
 
 Examples
 --------
@@ -27,9 +29,9 @@ from streamlearn.core.batch import Batch
 from streamlearn.core.errors import ConfigError
 from streamlearn.core.operator import Context, Step
 from streamlearn.registry.records import ModelVersion
-from streamlearn.registry.table import RegistryTable
 from streamlearn.serve.errors import ModelLoadError
 from streamlearn.serve.evaluate import Evaluation
+from streamlearn.serve.loader import Loader
 from streamlearn.serve.predict import NO_MODEL, VERSION_HEADER, Binding, Predict
 
 log = logging.getLogger("streamlearn.serve")
@@ -49,8 +51,7 @@ class Variant:
 class PredictStep(Step):
     def __init__(self, spec: Predict) -> None:
         self.spec = spec
-        self.loader = spec._loader
-        self.table = RegistryTable()
+        self._loader: Loader | None = None  # the run's, from the context (first batch)
         first = spec.bindings[0]
         if spec.split is not None:
             self.variants = [Variant(a, first, a, None) for a in spec.split]
@@ -75,21 +76,30 @@ class PredictStep(Step):
         return [*self.variants, *([self.shadow] if self.shadow is not None else [])]
 
     # -- the registry ---------------------------------------------------------------------
+    def loader(self, ctx: Context) -> Loader:
+        """The loader every partition's step of this operator shares in this run."""
+        if self._loader is None:
+            self._loader = ctx.shared(f"ml.predict/{self.name}", self.spec.loader)
+        return self._loader
+
     def process_side(self, port: str, batch: Batch, ctx: Context) -> Batch | None:
+        loader = self.loader(ctx)
         keys = batch.data["key"].to_list()
         values = batch.data["value"].to_list()
         if port == "artifacts":
             for k, v in zip(keys, values, strict=True):
-                self.loader.chunks.add(k, v)
+                loader.add_chunk(k, v)
         else:
+            now = ctx.wall_time()
             for k, v in zip(keys, values, strict=True):
-                if self.table.apply_raw(k, v) is None and v is not None:
+                if not loader.control(k, v, now):  # counted once per run, not per partition
                     _count(ctx, f"{self.name}.invalid_control_records")
         self._changed = True
         return None
 
     def _refresh(self, var: Variant, columns: list[str], ctx: Context, now: float) -> None:
-        target = self.table.resolve(var.model, alias=var.alias, version=var.version, now=now)
+        table = self.loader(ctx).table
+        target = table.resolve(var.model, alias=var.alias, version=var.version, now=now)
         cur = var.current
         if (
             target is not None
@@ -103,7 +113,7 @@ class PredictStep(Step):
             target = None  # refused before: not tried again (a new push is a new version)
         if target is not None:
             try:
-                scorer = self.loader.scorer_for(target)
+                scorer = self.loader(ctx).scorer_for(target)
                 if scorer is None:  # chunks still on their way: keep going, retry later
                     self._changed = True
                 else:
@@ -113,7 +123,7 @@ class PredictStep(Step):
                 self._report(target, str(exc), ctx)
         # the new one is not ready or failed: the old one keeps scoring while it is valid
         if cur is not None:
-            latest = self.table.get(cur.name, cur.version)
+            latest = table.get(cur.name, cur.version)
             if latest is None or not latest.valid_at(now):
                 log.warning(
                     "%s: %s v%d is no longer valid and nothing can replace it",
@@ -186,8 +196,12 @@ class PredictStep(Step):
         )
         if self._changed or expired:
             self._changed = False
+            loader = self.loader(ctx)
+            loader.prune(now)
             for var in self._all():
                 self._refresh(var, batch.data.columns, ctx, now)
+            ctx.metrics[f"{self.name}.artifact_bytes_held"] = loader.chunks.nbytes
+            ctx.metrics[f"{self.name}.model_loads"] = loader.loads
         for b in self.spec.bindings:  # the sinks write each version column as a header
             ctx.record_headers[b.version_column] = (VERSION_HEADER, f"{b.model}:")
         out: Batch | None = batch
