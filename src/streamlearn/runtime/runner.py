@@ -353,8 +353,10 @@ class Runner:
             self.producer.flush(10)
         with contextlib.suppress(Exception):
             self.ctx.close_sinks()
+        owned = list(self.stats.partitions)  # leaving the group retires them: report them
         with contextlib.suppress(Exception):
             self.consumer.close()
+        self.stats.partitions = owned
         if self.broadcasts is not None:
             self.broadcasts.close()
         prometheus = getattr(self, "_prometheus", None)
