@@ -176,7 +176,9 @@ class PrivatePostgres:
     machine's server that other tests share. Run as the ``postgres`` user when the tests
     run as root (``initdb`` refuses root)."""
 
-    def __init__(self) -> None:
+    def __init__(self, hba: str | None = None) -> None:
+        #: ``pg_hba.conf`` lines instead of initdb's (e.g. passwords for some roles)
+        self.hba = hba
         self.dir = Path(tempfile.mkdtemp(prefix="sl-pg-"))
         self.data = self.dir / "data"
         self.port = free_port()
@@ -211,6 +213,8 @@ class PrivatePostgres:
         )  # fmt: skip
         if out.returncode:
             raise RuntimeError(f"initdb failed: {out.stderr.decode()[-2000:]}")
+        if self.hba is not None:
+            (self.data / "pg_hba.conf").write_text(self.hba)
         return self.start()
 
     def start(self) -> PrivatePostgres:
