@@ -31,7 +31,8 @@ def free_port() -> int:
 class Influxd:
     """``influxd`` on free loopback ports with a data directory of its own."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, auth: bool = False) -> None:
+        self.auth = auth  # [http] auth-enabled: writes need a user
         self.dir = Path(tempfile.mkdtemp(prefix="sl-influx-"))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -48,6 +49,7 @@ class Influxd:
             f'[meta]\n  dir = "{d}/meta"\n'
             f'[data]\n  dir = "{d}/data"\n  wal-dir = "{d}/wal"\n  query-log-enabled = false\n'
             f'[http]\n  bind-address = "127.0.0.1:{self.port}"\n  log-enabled = false\n'
+            f"  auth-enabled = {'true' if self.auth else 'false'}\n"
             f"[monitor]\n  store-enabled = false\n"
             f"[continuous_queries]\n  enabled = false\n"
         )
