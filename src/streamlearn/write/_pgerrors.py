@@ -77,10 +77,11 @@ def refused(target: str, exc: Exception, dsn: str) -> ConfigError:
     )
 
 
-def _server_up(psycopg: Any, dsn: str, timeout: int) -> bool:
-    """``PQping``: the server answers and accepts connections (not away, not starting)."""
+def _server_up(psycopg: Any, dsn: str) -> bool:
+    """``PQping``: the server answers and accepts connections (not away, not starting).
+    A short timeout: no answer in time is "away", the side that waits and loses nothing."""
     pq = psycopg.pq
-    conninfo = psycopg.conninfo.make_conninfo(dsn, connect_timeout=timeout)
+    conninfo = psycopg.conninfo.make_conninfo(dsn, connect_timeout=3)
     return bool(pq.PGconn.ping(conninfo.encode()) == pq.Ping.OK)
 
 
@@ -93,7 +94,7 @@ def connect(psycopg: Any, dsn: str, *, target: str, timeout: int = 10, **kwargs:
         except psycopg.OperationalError as exc:
             if refusal(exc):
                 raise refused(target, exc, dsn) from None
-            if exc.sqlstate is not None or not _server_up(psycopg, dsn, timeout):
+            if exc.sqlstate is not None or not _server_up(psycopg, dsn):
                 raise  # away (or classified by its SQLSTATE): the caller's retry
             if last:
                 raise refused(target, exc, dsn) from None
