@@ -31,7 +31,8 @@ def free_port() -> int:
 class Influxd:
     """``influxd`` on free loopback ports with a data directory of its own."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, auth: bool = False) -> None:
+        self.auth = auth  # [http] auth-enabled: writes need a user
         self.dir = Path(tempfile.mkdtemp(prefix="sl-influx-"))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -48,6 +49,7 @@ class Influxd:
             f'[meta]\n  dir = "{d}/meta"\n'
             f'[data]\n  dir = "{d}/data"\n  wal-dir = "{d}/wal"\n  query-log-enabled = false\n'
             f'[http]\n  bind-address = "127.0.0.1:{self.port}"\n  log-enabled = false\n'
+            f"  auth-enabled = {'true' if self.auth else 'false'}\n"
             f"[monitor]\n  store-enabled = false\n"
             f"[continuous_queries]\n  enabled = false\n"
         )
@@ -176,7 +178,9 @@ class PrivatePostgres:
     machine's server that other tests share. Run as the ``postgres`` user when the tests
     run as root (``initdb`` refuses root)."""
 
-    def __init__(self) -> None:
+    def __init__(self, hba: str | None = None) -> None:
+        #: ``pg_hba.conf`` lines instead of initdb's (e.g. passwords for some roles)
+        self.hba = hba
         self.dir = Path(tempfile.mkdtemp(prefix="sl-pg-"))
         self.data = self.dir / "data"
         self.port = free_port()
@@ -211,6 +215,8 @@ class PrivatePostgres:
         )  # fmt: skip
         if out.returncode:
             raise RuntimeError(f"initdb failed: {out.stderr.decode()[-2000:]}")
+        if self.hba is not None:
+            (self.data / "pg_hba.conf").write_text(self.hba)
         return self.start()
 
     def start(self) -> PrivatePostgres:

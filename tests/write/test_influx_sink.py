@@ -102,7 +102,7 @@ def test_server_away_during_a_flush_is_retried(influxd, influx_db):
         )
         sink = spec.open(sl.Context())
         sink.write(sl.Batch.from_frame(frame(10)))
-        with pytest.raises(sl.SinkUnavailable, match="InfluxDB at"):
+        with pytest.raises(sl.SinkUnavailable, match=f"InfluxDB database {influx_db!r} at"):
             sink.flush()  # one attempt; the points stay buffered
         threading.Timer(1.5, proxy.restore).start()
         flush_waiting(sink.flush)  # what Context.flush_sinks does offline

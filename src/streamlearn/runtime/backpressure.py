@@ -29,6 +29,22 @@ sink's ``retry_for``, the run stops with one line naming it. An error that is no
 retrying (a column type the table does not take) is not a ``SinkUnavailable`` and stops
 the run at once.
 
+Exactly-once: the pause holds the Kafka transaction open (it has the outputs, dead
+letters and metrics of the batches since the last commit). A broker aborts a transaction
+older than the producer's ``transaction.timeout.ms`` (librdkafka's default: 60 s), and the
+run would then die on its next commit. So the pause cannot outlive it, by construction:
+
+- the runner asks for a transaction timeout that covers the longest ``retry_for`` of the
+  pipeline's sinks plus a commit interval and a margin (:func:`transaction_timeout_ms`),
+  never below librdkafka's 60 s nor above Apache Kafka's default broker cap,
+  ``transaction.max.timeout.ms`` = 15 min (a producer asking for more is refused). A
+  ``transaction.timeout.ms`` given in the Kafka settings (``-X``) is kept as it is;
+- a pause that would still be waiting when the transaction is that old (less a margin
+  for the last flush and the commit: :func:`transaction_margin`) ends with one line
+  saying so, before the broker aborts anything: nothing was committed, the rows are read
+  again on restart. To pause longer, raise the broker's ``transaction.max.timeout.ms``
+  and pass a larger ``transaction.timeout.ms``.
+
 Examples
 --------
 >>> from streamlearn.runtime.stats import RunStats
@@ -54,13 +70,16 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Collection
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Collection, Iterator, Mapping
+from dataclasses import fields, is_dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
 from streamlearn.core.backoff import Backoff, gave_up
-from streamlearn.core.errors import SinkUnavailable
+from streamlearn.core.errors import OperatorError, SinkUnavailable
+from streamlearn.core.operator import Operator
+from streamlearn.core.pipeline import Pipeline
 from streamlearn.runtime.stats import RunStats
 
 if TYPE_CHECKING:
@@ -69,6 +88,79 @@ if TYPE_CHECKING:
     from streamlearn.kafka.reader import BatchReader
 
 log = logging.getLogger("streamlearn.runtime")
+
+#: librdkafka's default ``transaction.timeout.ms``
+DEFAULT_TRANSACTION_MS = 60_000
+#: Apache Kafka's default ``transaction.max.timeout.ms`` (a broker setting, 15 min): a
+#: producer asking for a longer transaction timeout fails ``init_transactions``
+BROKER_MAX_TRANSACTION_MS = 900_000
+
+
+def transaction_margin(timeout_s: float) -> float:
+    """Seconds a pause leaves before the transaction's timeout, for the last flush,
+    ``send_offsets_to_transaction`` and the commit (10 s, less for short timeouts).
+
+    >>> transaction_margin(81.0), transaction_margin(4.0)
+    (10.0, 0.8)
+    """
+    return min(10.0, timeout_s / 5)
+
+
+def _operators(ops: Any) -> Iterator[Any]:
+    """Operators and what they wrap (a sink inside a wrapper, a side input's pipeline)."""
+    for op in ops:
+        yield op
+        if is_dataclass(op):
+            for f in fields(op):
+                inner = getattr(op, f.name, None)
+                if isinstance(inner, Operator):
+                    yield from _operators([inner])
+                elif isinstance(inner, Pipeline):
+                    yield from _operators(inner.operators)
+
+
+def transaction_timeout_ms(pipeline: Pipeline, commit_interval: float, kafka: Any) -> int:
+    """The ``transaction.timeout.ms`` an exactly-once run's producer asks for: the
+    longest ``retry_for`` of the pipeline's sinks + a commit interval + twice the margin,
+    at least librdkafka's default and at most the broker's default cap; the setting's
+    own value when the Kafka settings (a :class:`~streamlearn.kafka.config.KafkaConfig`)
+    give one.
+
+    >>> import streamlearn as sl
+    >>> from streamlearn.kafka.config import KafkaConfig
+    >>> kafka = KafkaConfig(bootstrap_servers="127.0.0.1:9092")
+    >>> pg = sl.write.to_postgres("t", retry_for=120)
+    >>> transaction_timeout_ms(sl.map(lambda df: df) | pg, 1.0, kafka)
+    141000
+    >>> hour = sl.write.to_postgres("t", retry_for=3600)  # capped: the broker's default
+    >>> transaction_timeout_ms(sl.map(lambda df: df) | hour, 1.0, kafka)
+    900000
+    >>> mine = KafkaConfig(bootstrap_servers="x:9092",
+    ...                    client_options={"transaction.timeout.ms": "5000"})
+    >>> transaction_timeout_ms(sl.map(lambda df: df) | pg, 1.0, mine)
+    5000
+    """
+    options: Mapping[str, Any] = getattr(kafka, "client_options", None) or {}
+    given = options.get("transaction.timeout.ms")
+    if given is not None:
+        return int(given)
+    waits = [
+        float(r)
+        for op in _operators(pipeline.operators)
+        if isinstance(r := getattr(op, "retry_for", None), (int, float))
+    ]
+    if not waits:
+        return DEFAULT_TRANSACTION_MS
+    want = (max(waits) + commit_interval + 2 * transaction_margin(max(waits))) * 1000
+    return int(min(BROKER_MAX_TRANSACTION_MS, max(DEFAULT_TRANSACTION_MS, want)))
+
+
+class OpenTransaction(Protocol):
+    """What a pause needs to know of the run's Kafka transaction (the checkpoint's)."""
+
+    transaction_timeout_ms: int | None
+    #: ``time.monotonic()`` when the open transaction began (None: no transaction)
+    transaction_began: float | None
 
 
 class Backpressure:
@@ -81,8 +173,10 @@ class Backpressure:
         *,
         clock: Callable[[], float] = time.monotonic,
         backoff: Backoff | None = None,
+        transaction: OpenTransaction | None = None,
     ) -> None:
         self.consumer = consumer
+        self.transaction = transaction  # exactly-once: a pause ends before it times out
         self.stats = stats
         self.clock = clock
         self.backoff = backoff or Backoff()
@@ -115,8 +209,14 @@ class Backpressure:
         if waited >= exc.retry_for:
             self.back(resume=False)
             raise gave_up(exc, self.attempts, waited) from None
+        limit = self._transaction_limit()
+        if limit is not None and now >= limit:
+            self.back(resume=False)
+            raise self._outlived(exc, waited) from None
         self.hold()
         delay = min(self.backoff.next(), exc.retry_for - waited)
+        if limit is not None:  # the last attempt at the limit, not after it
+            delay = min(delay, limit - now)
         self.retry_at = now + delay
         n = len(self.paused)
         self.stats.sink_away = str(exc)
@@ -129,6 +229,25 @@ class Backpressure:
             delay,
             self.attempts,
             waited,
+        )
+
+    def _transaction_limit(self) -> float | None:
+        """When a pause must end so the open transaction commits before its timeout."""
+        txn = self.transaction
+        if txn is None or txn.transaction_began is None or not txn.transaction_timeout_ms:
+            return None
+        timeout_s = txn.transaction_timeout_ms / 1000
+        return txn.transaction_began + timeout_s - transaction_margin(timeout_s)
+
+    def _outlived(self, exc: SinkUnavailable, waited: float) -> OperatorError:
+        ms = self.transaction.transaction_timeout_ms if self.transaction else None
+        return OperatorError(
+            f"{exc.target} still unavailable after {self.attempts} attempts over "
+            f"{waited:.0f} s: {exc.reason}; stopping before the broker aborts the run's "
+            f"Kafka transaction (transaction.timeout.ms={ms}, exactly-once); nothing was "
+            f"committed, the rows are read again on restart (to wait longer, raise the "
+            f"broker's transaction.max.timeout.ms and pass -X transaction.timeout.ms=...)",
+            operator=exc.operator,
         )
 
     def hold(self) -> None:
@@ -206,4 +325,11 @@ class Backpressure:
         self.stats.sink_away = ""
 
 
-__all__ = ["Backpressure"]
+__all__ = [
+    "BROKER_MAX_TRANSACTION_MS",
+    "DEFAULT_TRANSACTION_MS",
+    "Backpressure",
+    "OpenTransaction",
+    "transaction_margin",
+    "transaction_timeout_ms",
+]

@@ -25,11 +25,19 @@ exactly-once
     Sinks are flushed first (a non-Kafka sink must be idempotent by ``sl-id``), then
     Kafka outputs, dead letters, snapshots and offsets go in one Kafka transaction;
     readers with ``isolation.level=read_committed`` see each output exactly once.
+    A checkpoint with no progress to commit still commits the transaction: the metrics
+    feed writes into it every second, and an idle run's transaction would otherwise
+    reach ``transaction.timeout.ms`` and be aborted by the broker (an empty one costs
+    nothing: librdkafka sends no EndTxn for it). So no transaction is older than a
+    commit interval when a checkpoint starts, but while a pause holds it open
+    (``transaction_began``, what the pause measures itself against:
+    :mod:`streamlearn.runtime.backpressure`).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
@@ -54,6 +62,7 @@ class Checkpoint:
         state: StateStore | None,
         *,
         exactly_once: bool,
+        transaction_timeout_ms: int | None = None,
     ) -> None:
         self.tasks = tasks
         self.ctx = ctx
@@ -64,9 +73,17 @@ class Checkpoint:
         self.commits = 0
         self.commit_failures = 0
         self._delivery_errors: list[str] = []
+        #: exactly-once: the producer's ``transaction.timeout.ms``, and when the open
+        #: transaction began (``time.monotonic()``)
+        self.transaction_timeout_ms = transaction_timeout_ms if exactly_once else None
+        self.transaction_began: float | None = None
         if exactly_once:
             producer.init_transactions(30)
-            producer.begin_transaction()
+            self._begin()
+
+    def _begin(self) -> None:
+        self.producer.begin_transaction()
+        self.transaction_began = time.monotonic()
 
     def on_delivery(self, err: Any, msg: Any) -> None:
         """The producer's delivery callback: failures stop the next commit."""
@@ -90,6 +107,8 @@ class Checkpoint:
         """Make the changed partitions' progress durable; False if nothing changed."""
         tasks = self.tasks
         if not tasks.dirty and not force:
+            if self.exactly_once:  # metrics may be in it: it must not age
+                self._commit_transaction([])
             return False
         self.ctx.flush_sinks()
         if not self.exactly_once:
@@ -103,13 +122,7 @@ class Checkpoint:
         offsets = [TopicPartition(t, tp, o) for p in resume for (t, tp), o in resume[p].items()]
         try:
             if self.exactly_once:
-                if offsets:
-                    self.producer.send_offsets_to_transaction(
-                        offsets, self.consumer.consumer_group_metadata(), 30
-                    )
-                self.producer.commit_transaction(60)
-                self._check_delivery()
-                self.producer.begin_transaction()
+                self._commit_transaction(offsets)
             elif offsets and force:
                 self.consumer.commit(offsets=offsets, asynchronous=False)
             elif offsets:  # of delivered outputs only (flushed above): no need to wait
@@ -119,6 +132,18 @@ class Checkpoint:
         tasks.dirty.clear()
         self.commits += 1
         return True
+
+    def _commit_transaction(self, offsets: list[TopicPartition]) -> None:
+        try:
+            if offsets:
+                self.producer.send_offsets_to_transaction(
+                    offsets, self.consumer.consumer_group_metadata(), 30
+                )
+            self.producer.commit_transaction(60)
+        except KafkaException as exc:
+            raise KafkaError(f"commit failed: {exc}") from exc
+        self._check_delivery()
+        self._begin()
 
     def abort(self) -> None:
         """End of a run that could not commit: an open transaction is aborted."""

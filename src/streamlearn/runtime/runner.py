@@ -32,7 +32,7 @@ from streamlearn.kafka.connect import check_reachable, log_assigned, log_joining
 from streamlearn.kafka.produce import produce
 from streamlearn.kafka.reader import BatchReader
 from streamlearn.runtime.align import Aligner
-from streamlearn.runtime.backpressure import Backpressure
+from streamlearn.runtime.backpressure import Backpressure, transaction_timeout_ms
 from streamlearn.runtime.broadcast import Broadcasts
 from streamlearn.runtime.checkpoint import Checkpoint
 from streamlearn.runtime.context import KafkaContext, freeze_long_lived, release_long_lived
@@ -128,9 +128,11 @@ class Runner:
             "on_delivery": self._on_delivery,
             "queue.buffering.max.messages": 1_000_000,
         }
+        txn_ms = transaction_timeout_ms(self.pipeline, opts.commit_interval, self.kafka)
         if opts.exactly_once:
             cconf["isolation.level"] = "read_committed"
             pconf["transactional.id"] = opts.transactional_id
+            pconf["transaction.timeout.ms"] = txn_ms  # a pause ends before (backpressure.py)
         self.consumer = make_consumer(self.kafka, self.group, on_commit=self._on_commit, **cconf)
         self.producer = make_producer(self.kafka, **pconf)
         self.state = (
@@ -143,7 +145,6 @@ class Runner:
         )
         self.ctx.stats = self.stats
         self.reader = BatchReader(self.consumer, self.source, one_topic=len(self.topics) == 1)
-        self.backpressure = Backpressure(self.consumer, self.stats)  # a sink's database away
         self.checkpoint = Checkpoint(
             self.tasks,
             self.ctx,
@@ -151,7 +152,9 @@ class Runner:
             self.producer,
             self.state,
             exactly_once=opts.exactly_once,
+            transaction_timeout_ms=txn_ms,
         )
+        self.backpressure = Backpressure(self.consumer, self.stats, transaction=self.checkpoint)
         self.publisher = MetricsPublisher(
             lambda key, value: produce(self.producer, opts.metrics_topic, value, key),
             pipeline=opts.name,
@@ -353,8 +356,10 @@ class Runner:
             self.producer.flush(10)
         with contextlib.suppress(Exception):
             self.ctx.close_sinks()
+        owned = list(self.stats.partitions)  # leaving the group retires them: report them
         with contextlib.suppress(Exception):
             self.consumer.close()
+        self.stats.partitions = owned
         if self.broadcasts is not None:
             self.broadcasts.close()
         prometheus = getattr(self, "_prometheus", None)

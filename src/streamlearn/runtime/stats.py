@@ -51,6 +51,8 @@ class RunStats:
     max_batch_rows: int = 0
     in_rate: float = 0.0
     out_rate: float = 0.0
+    #: input partitions this member owns; once the run is over, those it owned when it
+    #: stopped (leaving the group at the end gives them back)
     partitions: list[int] = field(default_factory=list)
     #: partition assignments received; more than one means the group rebalanced
     assignments: int = 0

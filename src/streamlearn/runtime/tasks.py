@@ -44,6 +44,10 @@ class Tasks:
         #: partitions whose state or offsets changed since the last checkpoint
         self.dirty: set[int] = set()
         self._retired_removed = 0
+        #: rows of broadcast inputs pushed into each chain: a chain counts them as taken
+        #: in and not passed on, but they are no input records (``records_in`` leaves
+        #: them out), so they are not "filtered" either
+        self._broadcast_in: dict[int, int] = {}
 
     # -- assignment ---------------------------------------------------------------------
     def assign(
@@ -64,8 +68,9 @@ class Tasks:
                 chain.restore(self._checked(p, snap.steps))
                 self.stats.restored_partitions.append(p)
             self.chains[p] = chain
+            self._broadcast_in[p] = 0
             for topic, batch in history:
-                chain.push_side(topic, batch, ctx)
+                self._push_broadcast(p, chain, topic, batch, ctx)
         self.stats.partitions = sorted(self.chains)
 
     def _checked(self, partition: int, steps: dict[str, bytes]) -> dict[str, bytes]:
@@ -89,7 +94,9 @@ class Tasks:
         """Forget a partition's chain, keeping its counts (its state is in the state topic)."""
         chain = self.chains.pop(partition, None)
         if chain is not None:
-            self._retired_removed += chain.rows_removed - chain.rows_held
+            self._retired_removed += (
+                chain.rows_removed - chain.rows_held - self._broadcast_in.pop(partition, 0)
+            )
         self.dirty.discard(partition)
         for key in [k for k in self.next_offsets if k[1] == partition]:
             del self.next_offsets[key]
@@ -122,9 +129,16 @@ class Tasks:
         They are read in full at every start, so they move no offset and dirty nothing."""
         for topic, partition, msgs in groups:
             batch = _batch(topic, partition, msgs)  # batches are values: one for all chains
-            for chain in self.chains.values():
-                chain.push_side(topic, batch, ctx)
+            for p, chain in self.chains.items():
+                self._push_broadcast(p, chain, topic, batch, ctx)
             self.stats.broadcast_records += len(msgs)
+
+    def _push_broadcast(self, p: int, chain: Chain, topic: str, batch: Batch, ctx: Context) -> None:
+        # every step that declared the topic counts the batch as taken in
+        self._broadcast_in[p] = self._broadcast_in.get(p, 0) + batch.height * len(
+            chain.sides.get(topic, ())
+        )
+        chain.push_side(topic, batch, ctx)
 
     def tick(self, ctx: Context) -> None:
         """Timer calls. A chain that released buffered rows (a window closing) has
@@ -158,8 +172,10 @@ class Tasks:
 
     @property
     def rows_removed(self) -> int:
-        """Rows taken in and not passed on, over every chain this run has had."""
-        return sum(c.rows_removed for c in self.chains.values()) + self._retired_removed
+        """Input rows taken in and not passed on, over every chain this run has had
+        (broadcast rows, which are not input records, left out)."""
+        live = sum(c.rows_removed - self._broadcast_in.get(p, 0) for p, c in self.chains.items())
+        return live + self._retired_removed
 
 
 def _batch(topic: str, partition: int, msgs: list[Any]) -> Batch:

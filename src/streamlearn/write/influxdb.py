@@ -12,11 +12,16 @@ record's Kafka timestamp, so a replay after a crash rewrites the same points and
 doubles a series. (With a ``time`` column, two rows with the same tags and time are one
 point: add a tag that tells them apart if that can happen.)
 
-A refused connection, a server restarting or a 5xx/429 answer make ``flush`` raise
+A refused connection, a timeout, a server restarting or a 5xx, 408 or 429 answer (a
+proxy in front of a server that is down says 502/503/504) make ``flush`` raise
 :class:`~streamlearn.core.errors.SinkUnavailable` after one attempt, the lines not yet
 written still buffered: a run pauses its partitions and tries again with back-off for
 ``retry_for`` seconds (:mod:`streamlearn.runtime.backpressure`); ``Context.flush_sinks``
-offline waits in place.
+offline waits in place. A refusal does not fix itself and is not waited for: 401 (no or
+wrong credentials), 403 (no right to write) and 404 (no such database or bucket) are a
+one-line :class:`~streamlearn.core.errors.ConfigError` naming the database at once; so
+are the 5xx that say the request itself is wrong (501, 505, 511). Another 4xx (400: a
+line the server rejects) is an :class:`~streamlearn.core.errors.OperatorError`.
 """
 
 from __future__ import annotations
@@ -38,6 +43,9 @@ from streamlearn.write.base import Sink, SinkOperator
 
 _UNITS = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 _CHUNK = 50_000  # lines per HTTP request
+#: answers worth waiting for: any 5xx but those below, a timeout, "too many requests"
+_RETRIABLE = frozenset({408, 429, *range(500, 600)}) - {501, 505, 511}
+_REFUSED = frozenset({401, 403, 404, 501, 505, 511})
 
 
 def _esc(text: str, chars: str) -> str:
@@ -269,7 +277,12 @@ class InfluxSink(Sink):
     def __init__(self, spec: ToInfluxDB) -> None:
         self.spec = spec
         self.step = spec.name or spec.kind
-        self.target = f"InfluxDB at {_mask_url(spec.url)}"
+        where = (
+            f"database {spec.database!r}"
+            if spec.database is not None
+            else f"bucket {spec.bucket!r} (org {spec.org!r})"
+        )
+        self.target = f"InfluxDB {where} at {_mask_url(spec.url)}"
         self._buffer: list[str] = []
         self.points_written = 0
 
@@ -307,13 +320,14 @@ class InfluxSink(Sink):
             with urllib.request.urlopen(req, timeout=spec.timeout) as resp:
                 resp.read()
         except urllib.error.HTTPError as exc:
-            detail = exc.read().decode("utf-8", "replace").strip()[:300]
-            if exc.code in (429, 500, 502, 503, 504):
+            detail = " ".join(exc.read().decode("utf-8", "replace").split())[:300]
+            if exc.code in _RETRIABLE:
                 raise self._away(f"HTTP {exc.code} {detail}") from None
-            if exc.code in (401, 403, 404):
+            if exc.code in _REFUSED:
                 raise ConfigError(
-                    f"to_influxdb({spec.measurement!r}): {self.target} answered "
-                    f"{exc.code}: {detail}"
+                    f"to_influxdb({spec.measurement!r}): {self.target} refused the write "
+                    f"(not retried; check the url, database or bucket, and credentials): "
+                    f"HTTP {exc.code} {detail}"
                 ) from None
             raise OperatorError(
                 f"{self.target} refused the points: HTTP {exc.code} {detail}", operator=self.step

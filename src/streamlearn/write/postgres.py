@@ -23,9 +23,12 @@ A refused connection or a server restart makes ``flush`` raise
 run pauses its partitions, keeps polling (so it stays in its group) and flushes again
 with back-off for ``retry_for`` seconds, then resumes
 (:mod:`streamlearn.runtime.backpressure`); when that runs out the run stops and nothing
-is committed. Offline, ``Context.flush_sinks`` waits in place the same way. A table
-whose column types do not take the stream's is a one-line
-:class:`~streamlearn.core.errors.ConfigError` naming the column.
+is committed. Offline, ``Context.flush_sinks`` waits in place the same way. A login the
+server refuses (wrong password or user, unknown database, no right to connect or to
+write the table) is not waited for: a one-line
+:class:`~streamlearn.core.errors.ConfigError` naming the database stops the run at once
+(:mod:`streamlearn.write._pgerrors`). So is a table whose column types do not take the
+stream's, naming the column.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from streamlearn.core.errors import ConfigError, OperatorError, SinkUnavailable
 from streamlearn.core.extras import require
 from streamlearn.core.operator import Context
 from streamlearn.write._pgdsn import _first_line, _where, mask_dsn
+from streamlearn.write._pgerrors import connect, refusal, refused, retriable
 from streamlearn.write._pgtypes import accepts, pg_type, to_csv
 from streamlearn.write.base import Sink, SinkOperator
 
@@ -256,8 +260,12 @@ class PostgresSink(Sink):
         try:
             if self._conn is None or self._conn.closed:
                 self._checked = None
-                self._conn = psycopg.connect(
-                    spec.dsn, autocommit=True, connect_timeout=10, application_name="streamlearn"
+                self._conn = connect(
+                    psycopg,
+                    spec.dsn,
+                    target=self.target,
+                    autocommit=True,
+                    application_name="streamlearn",
                 )
             conn = self._conn
             table = sql.SQL(".").join(sql.Identifier(p) for p in spec.table.split("."))
@@ -280,22 +288,19 @@ class PostgresSink(Sink):
                     # back to the direct path once a flush meets no replayed row
                     self._direct = inserted == height
             self._checked = dict(schema)
-        except (
-            psycopg.OperationalError,
-            psycopg.InterfaceError,
-            psycopg.errors.SerializationFailure,
-            psycopg.errors.DeadlockDetected,
-        ) as exc:
+        except psycopg.Error as exc:
+            if refusal(exc):  # a role without the right to write the table
+                raise refused(self.target, exc, spec.dsn) from None
+            if not retriable(psycopg, exc):
+                raise OperatorError(
+                    f"{self.target}: {_first_line(exc, spec.dsn)}", operator=self.step
+                ) from None
             self.close()
             raise SinkUnavailable(
                 _first_line(exc, spec.dsn),
                 operator=self.step,
                 target=self.target,
                 retry_for=spec.retry_for,
-            ) from None
-        except psycopg.Error as exc:
-            raise OperatorError(
-                f"{self.target}: {_first_line(exc, spec.dsn)}", operator=self.step
             ) from None
 
     def _insert(self, sql: Any, table: Any, names: list[str]) -> Any:
