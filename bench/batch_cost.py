@@ -32,7 +32,9 @@ HERE = Path(__file__).resolve().parent
 SIZES = (50, 200, 2000, 20000)
 
 
-def measure(sizes: list[int], seconds: float, min_batches: int = 5) -> dict[str, dict[str, float]]:
+def measure(
+    sizes: list[int], seconds: float, min_batches: int = 5, gap_ms: float = 0.0
+) -> dict[str, dict[str, float]]:
     """Median ms per batch for each size, in this process (whatever ``streamlearn`` is)."""
     from confluent_kafka import Message, Producer
 
@@ -94,12 +96,14 @@ def measure(sizes: list[int], seconds: float, min_batches: int = 5) -> dict[str,
             tasks.process([("in", 0, batch)], ctx)
             times.append((time.perf_counter() - t) * 1000)
             producer.purge()
+            if gap_ms:
+                time.sleep(gap_ms / 1000)
         ms = statistics.median(times[1:])
         out[str(n)] = {"ms": round(ms, 3), "us_per_row": round(ms * 1000 / n, 3)}
     return out
 
 
-def profile(n: int, count: int) -> None:
+def profile(n: int, count: int, gap_ms: float) -> None:
     """cProfile of ``count`` batches of ``n`` rows, top functions by own time."""
     import cProfile
     import pstats
@@ -107,14 +111,15 @@ def profile(n: int, count: int) -> None:
     measure([n], 0.2)  # imports, warm-up
     prof = cProfile.Profile()
     prof.enable()
-    measure([n], 0.0, min_batches=count)
+    measure([n], 0.0, min_batches=count, gap_ms=gap_ms)
     prof.disable()
     pstats.Stats(prof).sort_stats("tottime").print_stats(35)
 
 
-def child(src: str, sizes: list[int], seconds: float) -> dict:
+def child(src: str, sizes: list[int], seconds: float, gap_ms: float) -> dict:
     env = dict(os.environ, PYTHONPATH=src)
     cmd = [sys.executable, __file__, "--sizes", *map(str, sizes), "--seconds", str(seconds)]
+    cmd += ["--gap-ms", str(gap_ms)]
     res = subprocess.run(
         [*cmd, "--json"], env=env, capture_output=True, text=True, check=True, cwd=HERE
     )
@@ -126,15 +131,22 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     ap.add_argument("--seconds", type=float, default=2.0, help="per size and round")
     ap.add_argument("--repeat", type=int, default=1, help="rounds (medians of rounds)")
+    ap.add_argument(
+        "--gap-ms",
+        type=float,
+        default=5.0,
+        help="idle time between batches, as in a live stream (10k/s: ~5 ms; 0: back to back)",
+    )
     ap.add_argument("--baseline-src", default=None, help="a src/ directory to compare with")
     ap.add_argument("--profile", type=int, default=None, metavar="ROWS")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     if args.profile:
-        profile(args.profile, 400)
+        profile(args.profile, 400, args.gap_ms)
         return
     if args.baseline_src is None and args.repeat == 1:
-        print(json.dumps({"streamlearn": measure(args.sizes, args.seconds)}))
+        res = measure(args.sizes, args.seconds, gap_ms=args.gap_ms)
+        print(json.dumps({"streamlearn": res, "gap_ms": args.gap_ms}))
         return
     mine = os.environ.get("PYTHONPATH") or str(HERE.parent / "src")
     labels = {"streamlearn": mine}
@@ -143,7 +155,7 @@ def main() -> None:
     rounds: dict[str, list[dict]] = {k: [] for k in labels}
     for _ in range(args.repeat):
         for label, src in labels.items():
-            rounds[label].append(child(src, args.sizes, args.seconds))
+            rounds[label].append(child(src, args.sizes, args.seconds, args.gap_ms))
     result: dict = {}
     for label, rs in rounds.items():
         result[label] = {
@@ -158,6 +170,7 @@ def main() -> None:
             str(n): round(result["baseline"][str(n)]["ms"] / result["streamlearn"][str(n)]["ms"], 2)
             for n in args.sizes
         }
+    result["gap_ms"] = args.gap_ms
     result["rounds"] = rounds
     print(json.dumps(result))
 

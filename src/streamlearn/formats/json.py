@@ -39,6 +39,10 @@ import pyarrow as pa
 
 #: a reason for every value that does not decode, by its index in the input
 Rejected = list[tuple[int, str]]
+#: up to this many rows, batches are parsed and written without Polars' query engine
+#: (:func:`_read_small`, :func:`encode_json`); beyond, its threads win (20k trades: ~5 ms
+#: to parse there against ~7 ms one value at a time, ~7 ms to write against ~10 ms)
+SMALL_BATCH = 4096
 
 
 def decode_values(
@@ -78,10 +82,11 @@ def decode_values(
 def encode_json(df: pl.DataFrame) -> list[bytes]:
     """One JSON object per row, in order (Polars' JSON writer; ~2M rows/s).
 
-    The rows go through ``struct.json_encode`` (the serializer ``write_ndjson`` uses, the
-    same bytes) in one ``select``: ``write_ndjson`` plans a streaming sink, a fixed
-    ~0.15 ms that dominated small batches (BENCHMARKS.md, per-batch cost), and its output
-    then had to be split into lines. A frame with no columns takes ``write_ndjson``.
+    Up to ``SMALL_BATCH`` rows go through ``struct.json_encode`` (the serializer
+    ``write_ndjson`` uses, the same bytes) in one ``select``: ``write_ndjson`` plans a
+    streaming sink, a fixed ~0.15 ms that dominated small batches (BENCHMARKS.md,
+    per-batch cost). Larger frames take ``write_ndjson``, whose threads then win (20k
+    rows: ~7 ms against ~10 ms), as does a frame with no columns.
 
     Examples
     --------
@@ -90,7 +95,7 @@ def encode_json(df: pl.DataFrame) -> list[bytes]:
     """
     if df.height == 0:
         return []
-    if df.width:
+    if df.width and df.height <= SMALL_BATCH:
         rows = pl.struct(pl.all()).struct.json_encode().cast(pl.Binary)
         return df.select(rows).to_series().to_list()
     buf = io.BytesIO()
@@ -144,9 +149,6 @@ def _read(buf: bytes, schema: Mapping[str, pl.DataType] | None) -> pl.DataFrame:
     return pl.read_ndjson(io.BytesIO(buf), schema=schema)
 
 
-#: up to this many values, :func:`_read_small` may parse them (beyond, the NDJSON
-#: reader's threads win: 20k trades take ~5 ms there, ~7 ms one value at a time)
-SMALL_BATCH = 4096
 #: the types :func:`_read_small` reads exactly as the NDJSON reader does (checked value
 #: by value in tests/formats/test_json.py): integers, lists and categoricals are cast
 #: more leniently by ``str.json_decode`` (``1.5`` or ``true`` into an integer)
