@@ -235,22 +235,29 @@ def _bisect(
 def _duplicate_suspects(buf: bytes, df: pl.DataFrame, values: list[bytes]) -> np.ndarray | None:
     """Rows that may repeat a top-level key of ``df`` (``None``: none can).
 
-    First the proof that costs one pass: every colon of valid JSON separates a key from
-    its value or lies inside a string. Each value in ``df`` has a key, so its colon, and
+    One proof: every colon of valid JSON separates a key from its value or lies inside
+    a string. Each value in ``df`` has a key, so its colon, and
     the colons inside string values are others; when the buffer holds no more colons than
     that (and no escape, which could stand for a colon), it holds no other key, so no
-    repeated one. That holds for records made of the schema's fields (S1, S4). Otherwise,
-    per field: a row with a value for ``f`` holds ``"f"`` at least once, so when the
-    buffer holds ``"f"`` as many times as the column has values, no row holds it twice.
+    repeated one. That holds for records made of the schema's fields (S1, S4). The
+    other, per field (tried first for small batches, where it is cheaper): a row with a value for ``f`` holds ``"f"``
+    at least once, so when the buffer holds ``"f"`` as many times as the column has
+    values, no row holds it twice.
     Suspects are a superset (``"f"`` may also be a string value); :func:`_exact` decides.
     """
     n = len(values)
-    escaped = b"\\" in buf
-    if not escaped and _colons(buf) == _expected_colons(df):
+    backslash = b"\\" in buf
+    # either proof is enough; the cheaper first: for a small batch the per-field counts
+    # (a few bytes.count calls, half the colon proof's Arrow buffers), for a large one the
+    # colon proof (one pass, 8x faster than four bytes.count passes over 1.6 MB)
+    colons = n > SMALL_BATCH and not backslash
+    if colons and _colons(buf) == _expected_colons(df):
         return None
     clean = [f for f in df.columns if buf.count(b'"%s"' % f.encode()) == n - df[f].null_count()]
-    escaped = escaped and b"\\u" in buf  # keys spelled with \u escapes are not counted
+    escaped = backslash and b"\\u" in buf  # keys spelled with \u escapes are not counted
     if len(clean) == len(df.columns) and not escaped:
+        return None
+    if not colons and not backslash and _colons(buf) == _expected_colons(df):
         return None
     raw = pl.Series(values, dtype=pl.Binary).cast(pl.String, strict=False)
     hits = [
