@@ -26,8 +26,9 @@ for latency would set (bench/_common.py ``consumer_settings``, ``fetch.wait.max.
 own defaults unless ``--streamlearn-args`` says otherwise. ``--extra LABEL:ARGS`` adds
 streamlearn variants with other settings (e.g. ``fw100:--client-option
 fetch.wait.max.ms=100``); ``--baseline-src DIR`` adds ``baseline``, the same peer on the
-code under another ``src/`` (before/after in one run). Variants run interleaved, ``--repeat`` times per rate; medians
-are reported, every run in ``runs``. The last stdout line is one JSON object.
+code under another ``src/`` (before/after in one run). Variants run interleaved,
+``--repeat`` times per rate; medians are reported, every run in ``runs``. The last
+stdout line is one JSON object.
 """
 
 from __future__ import annotations

@@ -236,13 +236,13 @@ def _duplicate_suspects(buf: bytes, df: pl.DataFrame, values: list[bytes]) -> np
     """Rows that may repeat a top-level key of ``df`` (``None``: none can).
 
     One proof: every colon of valid JSON separates a key from its value or lies inside
-    a string. Each value in ``df`` has a key, so its colon, and
-    the colons inside string values are others; when the buffer holds no more colons than
-    that (and no escape, which could stand for a colon), it holds no other key, so no
-    repeated one. That holds for records made of the schema's fields (S1, S4). The
-    other, per field (tried first for small batches, where it is cheaper): a row with a value for ``f`` holds ``"f"``
-    at least once, so when the buffer holds ``"f"`` as many times as the column has
-    values, no row holds it twice.
+    a string. Each value in ``df`` has a key, so its colon, and the colons inside string
+    values are others; when the buffer holds no more colons than that (and no escape,
+    which could stand for a colon), it holds no other key, so no repeated one. That
+    holds for records made of the schema's fields (S1, S4). The other, per field (tried
+    first for small batches, where it is cheaper): a row with a value for ``f`` holds
+    ``"f"`` at least once, so when the buffer holds ``"f"`` as many times as the column
+    has values, no row holds it twice.
     Suspects are a superset (``"f"`` may also be a string value); :func:`_exact` decides.
     """
     n = len(values)
