@@ -25,8 +25,10 @@ for latency would set (bench/_common.py ``consumer_settings``, ``fetch.wait.max.
 ``--fetch-wait-ms``, producer ``linger.ms`` = ``--linger-ms``); streamlearn runs with its
 own defaults unless ``--streamlearn-args`` says otherwise. ``--extra LABEL:ARGS`` adds
 streamlearn variants with other settings (e.g. ``fw100:--client-option
-fetch.wait.max.ms=100``). Variants run interleaved, ``--repeat`` times per rate; medians
-are reported, every run in ``runs``. The last stdout line is one JSON object.
+fetch.wait.max.ms=100``); ``--baseline-src DIR`` adds ``baseline``, the same peer on the
+code under another ``src/`` (before/after in one run). Variants run interleaved,
+``--repeat`` times per rate; medians are reported, every run in ``runs``. The last
+stdout line is one JSON object.
 """
 
 from __future__ import annotations
@@ -263,6 +265,13 @@ def main() -> None:
         metavar="LABEL:ARGS",
         help="another streamlearn variant with these peer arguments",
     )
+    ap.add_argument(
+        "--baseline-src",
+        default=None,
+        metavar="DIR",
+        help="add a variant 'baseline': the streamlearn peer run on the code under this "
+        "src/ directory (e.g. an older commit's, from git archive), in the same run",
+    )
     ap.add_argument("--skip-quix", action="store_true", help="skip the Quix Streams peer")
     ap.add_argument(
         "--only",
@@ -283,6 +292,12 @@ def main() -> None:
             *shlex.split(args.streamlearn_args),
         ],
     }
+    if args.baseline_src:  # the same peer script, the other code (env sets PYTHONPATH)
+        variants["baseline"] = [
+            "env",
+            f"PYTHONPATH={Path(args.baseline_src).resolve()}",
+            *variants["streamlearn"],
+        ]
     for spec in args.extra:
         label, _, extra = spec.partition(":")
         variants[label] = [py, str(HERE / "peers/streamlearn_latency.py"), *shlex.split(extra)]
@@ -355,6 +370,7 @@ def main() -> None:
                     "linger_ms": args.linger_ms,
                     "streamlearn_args": args.streamlearn_args,
                     "extra": args.extra,
+                    "baseline_src": args.baseline_src,
                 },
                 "machine": machine(),
             }

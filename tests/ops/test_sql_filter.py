@@ -123,6 +123,10 @@ def test_polars_path_equals_duckdb(query):
     assert step.filter is not None
     if "'nan'" not in query:  # that one is DuckDB's by type (a string against a number)
         assert step.filter.expression(df.schema) is not None
+        if "where" in query:  # the step took the Series path, and so would the expression
+            mask = step.series.mask(df)
+            assert mask is not None
+            assert mask.to_list() == df.select(step.filter.expression(df.schema))[:, 0].to_list()
     if "where" in query:
         assert 0 < kept < 4 * 400 or query.endswith("small = 200")
 

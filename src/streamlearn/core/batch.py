@@ -35,6 +35,10 @@ import polars as pl
 Headers = list[tuple[str, bytes]]
 _META = "__sl_"
 _SECOND = itemgetter(1)
+#: up to this many rows, per-row Python beats a Polars query (~0.1 ms fixed) for ids
+_SMALL = 2048
+#: frames up to this wide are filtered column by column (see :func:`_filter_frame`)
+_FEW_COLUMNS = 32
 
 
 class RecordAccess(NamedTuple):
@@ -176,6 +180,15 @@ class Origin:
         )
 
 
+def _filter_frame(df: pl.DataFrame, keep: pl.Series) -> pl.DataFrame:
+    """``df.filter(keep)`` for a boolean mask without nulls. A frame of a few columns is
+    filtered column by column: ``DataFrame.filter`` plans a query, ~0.05 ms per batch
+    (3x the columns' own filters for 50 rows, 2x for 20k); many columns take the query."""
+    if 0 < df.width <= _FEW_COLUMNS:
+        return pl.DataFrame([col.filter(keep) for col in df.get_columns()])
+    return df.filter(keep)
+
+
 @dataclass(frozen=True, slots=True)
 class Batch:
     """A columnar micro-batch.
@@ -215,11 +228,13 @@ class Batch:
     def filter(self, mask: pl.Series | np.ndarray) -> Batch:
         """Keep the rows where ``mask`` is true (nulls count as false)."""
         if isinstance(mask, pl.Series):
-            mask_np = mask.fill_null(False).to_numpy()
+            keep = mask.fill_null(False) if mask.null_count() else mask
+            mask_np = keep.to_numpy()
         else:
             mask_np = np.asarray(mask, dtype=bool)
+            keep = pl.Series(mask_np)
         rows = self.rows[mask_np] if self.rows is not None else None
-        return Batch(self.data.filter(pl.Series(mask_np)), self.origin, rows)
+        return Batch(_filter_frame(self.data, keep), self.origin, rows)
 
     def take(self, index: np.ndarray) -> Batch:
         """Rows at the given positions, in that order."""
@@ -265,6 +280,10 @@ class Batch:
             return [f"-/-/-#{i}".encode() for i in range(self.height)]
         prefix = f"{self.origin.topic}/{self.origin.partition}/"
         offs = self.offsets()
+        if offs is not None and len(offs) <= _SMALL:
+            # a small batch: one bytes formatting per row beats a Polars query's fixed cost
+            pre = prefix.encode()
+            return [b"%s%d" % (pre, o) for o in offs.tolist()]
         if offs is not None:
             # vectorised: one string column, then one list (no Python frame per record)
             return (

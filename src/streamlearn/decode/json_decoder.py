@@ -140,7 +140,11 @@ class _DecodeJsonStep(Step):
                     else " (expected ISO 8601; set time_format= for other layouts)"
                 )
                 failed.append((reason, raw.is_not_null() & parsed.is_null()))
-        out = df.with_columns(conv) if conv else df
+        out = df
+        if conv:  # replace the text columns in place of a copy (no query plan per batch)
+            out = df.clone()
+            for s in conv:
+                out.replace_column(out.get_column_index(s.name), s)
         for name in self.required:
             if name not in df.columns:
                 failed.append(

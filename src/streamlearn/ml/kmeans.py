@@ -100,7 +100,7 @@ class _KMeansStep(Step):
     def _warm_up(self) -> Batch:
         whole = Batch.concat(self.buffer)
         self.buffer, self.buffered = [], 0
-        x = whole.data.select(self.features).to_numpy().astype(np.float64)
+        x = _matrix(whole.data, self.features)
         labels, dist = self.model.fit_warm_up(x)
         return self._output(whole, labels, dist)
 
@@ -119,9 +119,7 @@ class _KMeansStep(Step):
         if missing:
             ctx.dead_letter(batch, f"missing feature columns {missing}", self.name)
             return np.empty((0, 0)), None
-        x = batch.data.select(self.features).to_numpy()
-        if x.dtype != np.float64:
-            x = x.astype(np.float64)
+        x = _matrix(batch.data, self.features)
         bad = ~np.isfinite(x).all(axis=1)
         if bad.any():
             ctx.dead_letter(batch.filter(bad), "non-finite or null feature value", self.name)
@@ -146,7 +144,11 @@ class _KMeansStep(Step):
         cols = [pl.Series(self.spec.output, labels, dtype=pl.Int32)]
         if self.spec.output_distance:
             cols.append(pl.Series("distance", dist))
-        return batch.with_data(batch.data.with_columns(cols))
+        df = batch.data
+        if any(c.name in df.columns for c in cols):  # replaces a column of the input
+            return batch.with_data(df.with_columns(cols))
+        # new columns: hstack adds them without a query plan (with_columns collects one)
+        return batch.with_data(df.hstack(cols))
 
     # -- state ---------------------------------------------------------------------
     def snapshot(self) -> bytes:
@@ -158,3 +160,11 @@ class _KMeansStep(Step):
         self.model = self.spec.model.clone()
         self.model.restore(arrays["model"].tobytes())
         self.buffer, self.buffered = [], 0
+
+
+def _matrix(df: pl.DataFrame, features: list[str]) -> np.ndarray:
+    """The feature columns as an ``(n, d)`` float64 matrix, column by column: a
+    ``select(...).to_numpy()`` costs a query per batch, ~10x this for small batches."""
+    cols = [df.get_column(f).to_numpy() for f in features]
+    x = np.column_stack(cols) if cols else np.empty((df.height, 0))
+    return x if x.dtype == np.float64 else x.astype(np.float64)

@@ -23,6 +23,7 @@ from streamlearn.core.batch import Batch
 from streamlearn.core.extras import require
 from streamlearn.core.operator import Context, Operator, Step
 from streamlearn.ops.sql_filter import SimpleFilter, compile_filter
+from streamlearn.ops.sql_mask import SeriesFilter
 
 _ROW = "__sl_row"
 _PLACEHOLDER = re.compile(r"\$1\b")
@@ -71,6 +72,7 @@ class _SqlStep(Step):
         self.query = _PLACEHOLDER.sub("__sl_batch", query)
         self._duckdb = require("duckdb", extra="sql", feature="sl.sql")
         self.filter: SimpleFilter | None = compile_filter(query)
+        self.series = SeriesFilter(self.filter) if self.filter is not None else None
         # one connection per step (DuckDB connections are not shared across threads),
         # opened at the first batch that needs it: a plain filter may never
         self._con: object | None = None
@@ -82,11 +84,13 @@ class _SqlStep(Step):
         return self._con
 
     def process(self, batch: Batch, ctx: Context) -> Batch | None:
-        if self.filter is not None:
+        if self.filter is not None and self.series is not None:
+            mask = self.series.mask(batch.data)  # Series operations: no query per batch
+            if mask is not None:
+                return batch.filter(mask)
             expr = self.filter.expression(batch.data.schema)
-            if expr is not None:
-                mask = batch.data.select(expr.fill_null(False)).to_series()
-                return batch.filter(mask.to_numpy())
+            if expr is not None:  # null-safe already (SimpleFilter.expression)
+                return batch.filter(batch.data.select(expr).to_series())
         return self._duckdb_query(batch, ctx)
 
     def _duckdb_query(self, batch: Batch, ctx: Context) -> Batch | None:

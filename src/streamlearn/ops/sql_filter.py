@@ -306,10 +306,12 @@ class SimpleFilter:
 
     def expression(self, schema: pl.Schema) -> pl.Expr | None:
         """The predicate for a batch of this schema, or ``None`` when DuckDB must run it
-        (types outside the subset). Cached per schema: a stream's batches share one."""
+        (types outside the subset); a null counts as false. Cached per schema: a
+        stream's batches share one."""
         key = tuple(schema.items())
         if key not in self._cache:
-            self._cache[key] = self._compile(schema)
+            expr = self._compile(schema)
+            self._cache[key] = expr.fill_null(False) if expr is not None else None
         return self._cache[key]
 
     def _compile(self, schema: pl.Schema) -> pl.Expr | None:
