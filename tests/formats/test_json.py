@@ -27,13 +27,51 @@ def test_encode_round_trip():
 # -- the small-batch decoder agrees with the NDJSON reader -------------------------------
 _SMALL_SCHEMA = {"s": pl.String(), "f": pl.Float64(), "g": pl.Float32()}
 _FIELD_VALUES = [
-    b"true", b"false", b"1", b"1.5", b"1.50", b"1e5", b"1E-3", b"-0", b'"1.5"', b'"x"',
-    b"[1]", b'{"a":1}', b"null", b"99999999999999999999", b"1e999", b"0.1", b'"\\u00e9"',
-    b'""', b"[]", b"{}", b"01", b".5", b"+1", b"NaN", b'"a\\"b"', b"3.4028236e38",
-    b'"a\tb"', b'"\xff"', b'"\\ud83d\\ude00"',
+    b"true",
+    b"false",
+    b"1",
+    b"1.5",
+    b"1.50",
+    b"1e5",
+    b"1E-3",
+    b"-0",
+    b'"1.5"',
+    b'"x"',
+    b"[1]",
+    b'{"a":1}',
+    b"null",
+    b"99999999999999999999",
+    b"1e999",
+    b"0.1",
+    b'"\\u00e9"',
+    b'""',
+    b"[]",
+    b"{}",
+    b"01",
+    b".5",
+    b"+1",
+    b"NaN",
+    b'"a\\"b"',
+    b"3.4028236e38",
+    b'"a\tb"',
+    b'"\xff"',
+    b'"\\ud83d\\ude00"',
 ]
-_RECORDS = [b"null", b" null", b"5", b"[1]", b'"x"', b"{oops", b'{"s":"a"},', b" ", b"{}",
-            b'{"s":"a","s":"b"}', b'{"s" : "a" , "f" : 1 }', b'{"f":1}}', b'{"s":\n"a"}']
+_RECORDS = [
+    b"null",
+    b" null",
+    b"5",
+    b"[1]",
+    b'"x"',
+    b"{oops",
+    b'{"s":"a"},',
+    b" ",
+    b"{}",
+    b'{"s":"a","s":"b"}',
+    b'{"s" : "a" , "f" : 1 }',
+    b'{"f":1}}',
+    b'{"s":\n"a"}',
+]
 
 
 def _reader(values: list[bytes]) -> object:

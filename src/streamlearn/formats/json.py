@@ -129,9 +129,7 @@ def _parse(
         except Exception:
             frames, good, rejected = _bisect(values, originals, schema)
             df = (
-                pl.concat(frames, how="vertical_relaxed")
-                if frames
-                else pl.DataFrame(schema=schema)
+                pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame(schema=schema)
             )
             buf = b"\n".join([values[i] for i in good])
     suspects = _duplicate_suspects(buf, df, values if good is None else [values[i] for i in good])
