@@ -9,6 +9,7 @@ plain rows and tables from them.
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -19,7 +20,7 @@ from streamlearn.core.pipeline import Pipeline
 from streamlearn.kafka.config import KafkaConfig
 from streamlearn.runtime.stats import RunStats
 
-__all__ = ["DemoSettings", "Scenario", "ViewTable", "feed_chunks"]
+__all__ = ["DemoSettings", "Scenario", "ViewTable", "feed_chunks", "feed_values"]
 
 #: one record for the feeder: (topic, key, value)
 Record = tuple[str, bytes | None, bytes]
@@ -136,3 +137,42 @@ def feed_chunks(
     finally:
         del producer
     return total
+
+
+def feed_values(
+    config: KafkaConfig,
+    values: Callable[[int], list[bytes]],
+    topic: str,
+    settings: DemoSettings,
+    *,
+    bad: Sequence[bytes],
+    stop: threading.Event,
+    runner: Any = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> int:
+    """:func:`feed_chunks` for a scenario with one input topic: ``values(n)`` makes the
+    next ``n`` record values, of which a ``settings.bad_fraction`` are replaced by one of
+    ``bad`` (so the dead-letter topic has something to show). A bounded run is fed in
+    chunks of 5,000 as fast as it goes; a live one at ``settings.rate`` records/s."""
+    rng = random.Random(settings.seed)
+
+    def chunk(n: int) -> list[Record]:
+        made = values(n)
+        if settings.bad_fraction:
+            for i in range(len(made)):
+                if rng.random() < settings.bad_fraction:
+                    made[i] = rng.choice(bad)
+        return [(topic, None, v) for v in made]
+
+    bounded = settings.records is not None
+    return feed_chunks(
+        config,
+        chunk,
+        stop=stop,
+        records=settings.records,
+        rate=settings.rate,
+        chunk_size=5_000 if bounded else max(1, int(settings.rate / 10)),
+        paced=not bounded,
+        runner=runner,
+        on_progress=on_progress,
+    )

@@ -17,7 +17,6 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
-import random
 import tempfile
 import threading
 import time
@@ -30,7 +29,7 @@ from streamlearn.datasets.synth.temperature import (
     generate_temperature,
     generate_temperature_frame,
 )
-from streamlearn.demo.base import DemoSettings, Record, ViewTable, feed_chunks
+from streamlearn.demo.base import DemoSettings, ViewTable, feed_values
 from streamlearn.kafka.config import KafkaConfig
 from streamlearn.runtime.stats import RunStats
 
@@ -108,36 +107,26 @@ class TemperatureRegimes:
     def max_records(self) -> int | None:
         return self.settings.records
 
-    def _chunk(self, rng: random.Random) -> Any:
+    def feed(self, config: KafkaConfig, stop: threading.Event, runner: Any) -> None:
         sent = [0]
         start = dt.datetime(2026, 1, 1)
 
-        def make(n: int) -> list[Record]:
-            values = generate_temperature(
+        def values(n: int) -> list[bytes]:
+            made = generate_temperature(
                 n,
                 seed=self.settings.seed + 1 + sent[0],
                 start=start + dt.timedelta(seconds=sent[0]),
             )
             sent[0] += n
-            if self.settings.bad_fraction:
-                for i in range(len(values)):
-                    if rng.random() < self.settings.bad_fraction:
-                        values[i] = rng.choice(BAD_READINGS)
-            return [(self.topics["in"], None, v) for v in values]
+            return made
 
-        return make
-
-    def feed(self, config: KafkaConfig, stop: threading.Event, runner: Any) -> None:
-        s = self.settings
-        bounded = s.records is not None
-        feed_chunks(
+        feed_values(
             config,
-            self._chunk(random.Random(s.seed)),
+            values,
+            self.topics["in"],
+            self.settings,
+            bad=BAD_READINGS,
             stop=stop,
-            records=s.records,
-            rate=s.rate,
-            chunk_size=5_000 if bounded else max(1, int(s.rate / 10)),
-            paced=not bounded,
             runner=runner,
             on_progress=self._count,
         )

@@ -15,14 +15,13 @@ Examples
 
 from __future__ import annotations
 
-import random
 import threading
 from typing import Any
 
 import streamlearn as sl
 from streamlearn.core.pipeline import Pipeline
 from streamlearn.datasets.synth.trades import TRADES_SCHEMA, generate_trades
-from streamlearn.demo.base import DemoSettings, Record, ViewTable, feed_chunks
+from streamlearn.demo.base import DemoSettings, ViewTable, feed_values
 from streamlearn.kafka.config import KafkaConfig
 from streamlearn.runtime.stats import RunStats
 
@@ -95,31 +94,20 @@ class TradesClusters:
     def max_records(self) -> int | None:
         return self.settings.records
 
-    def _chunk(self, rng: random.Random) -> Any:
+    def feed(self, config: KafkaConfig, stop: threading.Event, runner: Any) -> None:
         part = [0]
 
-        def make(n: int) -> list[Record]:
-            values = generate_trades(n, seed=self.settings.seed + part[0])
+        def values(n: int) -> list[bytes]:
             part[0] += 1
-            if self.settings.bad_fraction:
-                for i in range(len(values)):
-                    if rng.random() < self.settings.bad_fraction:
-                        values[i] = rng.choice(BAD_RECORDS)
-            return [(self.topics["in"], None, v) for v in values]
+            return generate_trades(n, seed=self.settings.seed + part[0] - 1)
 
-        return make
-
-    def feed(self, config: KafkaConfig, stop: threading.Event, runner: Any) -> None:
-        s = self.settings
-        bounded = s.records is not None
-        feed_chunks(
+        feed_values(
             config,
-            self._chunk(random.Random(s.seed)),
+            values,
+            self.topics["in"],
+            self.settings,
+            bad=BAD_RECORDS,
             stop=stop,
-            records=s.records,
-            rate=s.rate,
-            chunk_size=5_000 if bounded else max(1, int(s.rate / 10)),
-            paced=not bounded,
             on_progress=self._count,
         )
 
