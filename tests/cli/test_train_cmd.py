@@ -97,3 +97,10 @@ def test_rows_without_a_value_are_left_out_and_said(tmp_path):
     assert done.returncode == 0, done.stderr
     assert json.loads(lines(done.stdout)[-1])["dropped"] == 2
     assert "2 rows without a value in Temperature: left out" in done.stderr
+
+
+def test_a_missing_file_is_refused_before_any_progress_bar(tmp_path):
+    done = cli("train", "--file", str(tmp_path / "missing.csv"), "--out", str(tmp_path))
+    assert done.returncode == 2
+    (only,) = lines(done.stderr)  # one line: no "reading" bar drawn before it
+    assert only.startswith("error: Invalid value for --file: no such file: ")

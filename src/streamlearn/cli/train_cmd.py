@@ -143,6 +143,8 @@ def train(
         raise typer.BadParameter("must be >= 4 (an elbow needs 3 points)", param_hint="--k-max")
     if max_epochs < 1:
         raise typer.BadParameter("must be >= 1", param_hint="--max-epochs")
+    if file is not None and not Path(file).is_file():  # before any progress bar is drawn
+        raise typer.BadParameter(f"no such file: {file}", param_hint="--file")
     columns = list(column or ["Temperature"])
     cluster = topic is not None or bootstrap is not None
     config = None
