@@ -58,6 +58,7 @@ from streamlearn.core.operator import Context, Operator, OutputTopic, SideInput,
 from streamlearn.core.state import decode_state, encode_state
 from streamlearn.join.feedback import feedback_pipeline
 from streamlearn.join.pending import DelayedJoin
+from streamlearn.ml._features import feature_block
 from streamlearn.ml._labels import encode_labels
 from streamlearn.ml._predict import PROBA, as_learner, predict_by_key
 from streamlearn.ml.learners.base import Learner
@@ -240,14 +241,8 @@ class _PredictThenLearnStep(Step):
         spec = self.spec
         df = batch.data
         key_col = [spec.key_by] if spec.key_by else []
-        missing = [c for c in [*spec.features, spec.id, *key_col] if c not in df.columns]
-        if missing:
-            ctx.dead_letter(batch, f"event lacks column(s) {missing}", self.name)
-            return None
-        try:
-            x = df.select(pl.col(spec.features).cast(pl.Float64)).to_numpy()
-        except pl.exceptions.PolarsError as exc:
-            ctx.dead_letter(batch, f"features are not numeric: {exc}", self.name)
+        x = feature_block(batch, spec.features, [spec.id, *key_col], ctx, self.name, what="event")
+        if x is None:
             return None
         preds = predict_by_key(self._model, x, df[spec.key_by] if spec.key_by else None)
         out = df.with_columns(preds.select(pl.exclude(PROBA)))

@@ -34,6 +34,7 @@ from streamlearn.core.batch import Batch
 from streamlearn.core.errors import ConfigError, StateError
 from streamlearn.core.operator import Context, Operator, OutputTopic, SideInput, Step
 from streamlearn.core.state import decode_state, encode_state
+from streamlearn.ml._features import feature_block
 from streamlearn.ml.minibatch.base import Adapter, adapter_for, kind_of
 from streamlearn.ml.publish import CONTROL, Publish, Publisher
 
@@ -153,14 +154,8 @@ class _TrainStep(Step):
         if batch.origin is not None:
             self.partition = batch.origin.partition
         df = batch.data
-        missing = [c for c in (*spec.features, spec.label) if c not in df.columns]
-        if missing:
-            ctx.dead_letter(batch, f"record lacks column(s) {missing}", self.name)
-            return None
-        try:
-            X = df.select(pl.col(spec.features).cast(pl.Float64)).to_numpy()
-        except pl.exceptions.PolarsError as exc:
-            ctx.dead_letter(batch, f"features are not numeric: {exc}", self.name)
+        X = feature_block(batch, spec.features, [spec.label], ctx, self.name)
+        if X is None:
             return None
         label = df[spec.label]
         if self.adapter.numeric_labels and not (
