@@ -70,6 +70,8 @@ def test_an_idle_run_renews_its_transaction(kafka, topic_factory):
     produce(kafka, src, [orjson.dumps({"n": i}) for i in range(50)])
     runner, thread = start(kafka, src, target, delivery="exactly-once")
     wait_for(lambda: len(target.rows) == 50)
+    # the sink flushes before the offsets commit: wait for that commit, then go idle
+    wait_for(lambda: runner.stats.commits >= 1)
     commits = runner.stats.commits
     ages = []
     for _ in range(10):  # idle: nothing to commit, but metrics go into the transaction
