@@ -4,7 +4,9 @@
 Settings come from the environment: ``SINK_SRC`` (input topic), ``SINK_KIND``
 (``postgres`` or ``influx``), ``SINK_TABLE`` + ``SINK_DSN`` or ``SINK_URL`` + ``SINK_DB``.
 With ``SINK_KILL_AT_FLUSH=K`` the process SIGKILLs itself right after the K-th non-empty
-flush: the rows are in the database, their offsets are not committed.
+flush: the rows are in the database, their offsets are not committed. With
+``SINK_KILL_AFTER_ROWS=R`` instead, it dies right after the first flush that takes the
+rows written past ``R`` (however many flushes the first ``R`` rows took).
 """
 
 import os
@@ -16,8 +18,9 @@ from streamlearn.write import Sink, SinkOperator
 
 
 class _KillAfterFlush(Sink):
-    def __init__(self, inner: Sink, kill_at: int) -> None:
+    def __init__(self, inner: Sink, kill_at: int, kill_after_rows: int = 0) -> None:
         self.inner, self.kill_at, self.flushes, self.pending = inner, kill_at, 0, 0
+        self.kill_after_rows, self.rows = kill_after_rows, 0
 
     def write(self, batch: sl.Batch) -> None:
         self.pending += batch.height
@@ -26,9 +29,10 @@ class _KillAfterFlush(Sink):
     def flush(self) -> None:
         self.inner.flush()
         if self.pending:
+            self.rows += self.pending
             self.pending = 0
             self.flushes += 1
-            if self.flushes == self.kill_at:
+            if self.flushes == self.kill_at or 0 < self.kill_after_rows < self.rows:
                 os.kill(os.getpid(), signal.SIGKILL)
 
     def close(self) -> None:
@@ -41,7 +45,12 @@ class KillAfterFlush(SinkOperator):
 
     def open(self, ctx: sl.Context) -> Sink:
         assert self.inner is not None
-        return _KillAfterFlush(self.inner.open(ctx), int(os.environ.get("SINK_KILL_AT_FLUSH", "0")))
+        env = os.environ
+        return _KillAfterFlush(
+            self.inner.open(ctx),
+            int(env.get("SINK_KILL_AT_FLUSH", "0")),
+            int(env.get("SINK_KILL_AFTER_ROWS", "0")),
+        )
 
 
 def pipeline() -> sl.Pipeline:

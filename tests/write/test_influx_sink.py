@@ -151,11 +151,12 @@ def test_pipeline_killed_after_a_flush_and_replayed_writes_each_point_once(
         "--commit-interval",
         "0.2",
     ]
-    # the first half is flushed and committed; the flush of the second half kills the run
+    # the first half is flushed and committed (in one flush or several, as the records
+    # come); the first flush of second-half records kills the run
     produce(kafka, src, values[: n // 2])
     victim = subprocess.Popen(
         cmd,
-        env=dict(env, SINK_KILL_AT_FLUSH="2"),
+        env=dict(env, SINK_KILL_AFTER_ROWS=str(n // 2)),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

@@ -165,7 +165,7 @@ class KafkaConfig:
         conf.update(
             {
                 "enable.idempotence": True,
-                "linger.ms": 5,
+                "linger.ms": 1,
                 "batch.num.messages": 100_000,
                 "batch.size": 4_000_000,
                 "queue.buffering.max.kbytes": 1_048_576,
