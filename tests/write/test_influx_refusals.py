@@ -30,8 +30,11 @@ from tests.write.servers import Influxd, free_port
 HERE = Path(__file__).parent
 
 
-def points_sink(url: str, db: str) -> sl.write.influxdb.InfluxSink:
-    spec = sl.write.to_influxdb("m", url=url, database=db, time="t", retry_for=30)
+def points_sink(url: str, db: str, password: str | None = None) -> sl.write.influxdb.InfluxSink:
+    user = "admin" if password is not None else None
+    spec = sl.write.to_influxdb(
+        "m", url=url, database=db, time="t", retry_for=30, username=user, password=password
+    )
     sink = spec.open(sl.Context())
     sink.write(sl.Batch.from_frame(pl.DataFrame({"x": [1.5, 2.5], "t": [1, 2]})))
     return sink
@@ -55,11 +58,13 @@ def auth_influxd() -> Iterator[Influxd]:
     server.stop()
 
 
-def as_admin(server: Influxd, q: str) -> None:
+def as_admin(server: Influxd, q: str) -> dict:
     auth = urllib.parse.urlencode({"u": "admin", "p": "s3cret"})  # (1.x: in the URL)
-    body = urllib.parse.urlencode({"q": q}).encode()
+    body = urllib.parse.urlencode({"q": q, "db": "iot"}).encode()
     with urllib.request.urlopen(f"{server.url}/query?{auth}", data=body, timeout=30) as r:
-        assert b'"error"' not in r.read()
+        answer = r.read()
+    assert b'"error"' not in answer, answer
+    return orjson.loads(answer)
 
 
 def test_401_and_403_from_a_server_with_authentication_are_config_errors(auth_influxd):
@@ -77,6 +82,32 @@ def test_401_and_403_from_a_server_with_authentication_are_config_errors(auth_in
     err, took = failure(sink)
     assert isinstance(err, sl.ConfigError) and "HTTP 403" in str(err), err
     assert "database 'iot'" in str(err) and took < 5
+
+
+def test_a_user_and_password_write_and_wrong_or_no_credentials_are_config_errors(
+    auth_influxd,
+):
+    # the first user may be made without credentials (1.x), then it is the only way in
+    as_admin(auth_influxd, "CREATE USER admin WITH PASSWORD 's3cret' WITH ALL PRIVILEGES")
+    as_admin(auth_influxd, 'CREATE DATABASE "iot"')
+    spec = sl.write.to_influxdb(
+        "m", url=auth_influxd.url, database="iot", username="admin", password="s3cret", time="t"
+    )
+    assert "s3cret" not in repr(spec) and "password=***" in repr(spec)
+    sink = spec.open(sl.Context())
+    sink.write(sl.Batch.from_frame(pl.DataFrame({"x": [1.5, 2.5], "t": [1, 2]})))
+    sink.flush()
+    got = as_admin(auth_influxd, "SELECT x FROM m")["results"][0]["series"][0]["values"]
+    assert [v for _, v in got] == [1.5, 2.5] and sink.points_written == 2
+    for password in ("wr0ng-pw", None):
+        bad = points_sink(auth_influxd.url, "iot", password=password)
+        started = time.monotonic()
+        with pytest.raises(sl.ConfigError) as err:
+            flush_waiting(bad.flush)  # waits for a server away, not for a refusal
+        msg, took = str(err.value), time.monotonic() - started
+        assert "HTTP 401" in msg and "\n" not in msg and took < 5, msg
+        assert "database 'iot'" in msg and "wr0ng" not in msg
+        assert ("user 'admin'" in msg) == (password is not None)
 
 
 def test_unknown_database_names_it(influxd):

@@ -53,6 +53,19 @@ def test_endpoints_for_1x_and_2x():
         {"Authorization": "Token s3cr3t-t0k"},
     )
     assert "s3cr3t" not in repr(two)
+    # 1.x with auth-enabled: Basic auth, the password kept out of the URL and the repr
+    user = sl.write.to_influxdb(
+        "m", url="http://h:8086", database="db", username="u", password="p w"
+    )
+    assert user.endpoint() == (
+        "http://h:8086/write?db=db&precision=ns",
+        {"Authorization": "Basic dTpwIHc="},
+    )
+    assert "p w" not in repr(user) and "username='u', password=***" in repr(user)
+    with pytest.raises(sl.ConfigError, match="go together"):
+        sl.write.to_influxdb("m", database="db", password="p")
+    with pytest.raises(sl.ConfigError, match=r"2\.x takes token="):
+        sl.write.to_influxdb("m", bucket="b", org="o", username="u", password="p")
     with pytest.raises(sl.ConfigError, match=r"database= .* or bucket="):
         sl.write.to_influxdb("m")
 

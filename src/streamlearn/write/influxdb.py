@@ -3,8 +3,9 @@
 Built on the Sink contract (:mod:`streamlearn.write.base`). ``write`` turns the batch
 into line protocol with Polars string expressions, a column at a time (no Python step per
 row; escaping per the line-protocol reference); the checkpoint's ``flush`` posts the
-buffered lines over HTTP, to ``/write?db=`` (1.x) or ``/api/v2/write?bucket=&org=`` with a
-token (2.x), before the input offsets are committed.
+buffered lines over HTTP, to ``/write?db=`` (1.x; with HTTP Basic auth when the server has
+``auth-enabled``) or ``/api/v2/write?bucket=&org=`` with a token (2.x), before the input
+offsets are committed.
 
 A point is identified by its measurement, tag set and timestamp, and writing it again
 overwrites its fields. The timestamp is a column of the rows or, by default, the input
@@ -26,6 +27,7 @@ line the server rejects) is an :class:`~streamlearn.core.errors.OperatorError`.
 
 from __future__ import annotations
 
+import base64
 import http.client
 import re
 import urllib.error
@@ -96,6 +98,10 @@ class ToInfluxDB(SinkOperator):
         The server, e.g. ``http://127.0.0.1:8086``.
     database
         InfluxDB 1.x: the database (``/write?db=``).
+    username, password
+        InfluxDB 1.x with ``auth-enabled = true``: the user, sent as HTTP Basic auth
+        rather than 1.x's ``u=``/``p=`` query parameters, so the password never lands in
+        a URL (proxy and server access logs); never shown in reprs, logs or errors.
     bucket, org, token
         InfluxDB 2.x: the bucket and organisation (``/api/v2/write``) and the API token
         (never shown in reprs, logs or errors).
@@ -135,6 +141,8 @@ class ToInfluxDB(SinkOperator):
     bucket: str | None = None
     org: str | None = None
     token: str | None = None
+    username: str | None = None
+    password: str | None = None
     tags: Sequence[str] = ()
     fields: Sequence[str] | None = None
     time: str | None = None
@@ -154,6 +162,14 @@ class ToInfluxDB(SinkOperator):
             raise ConfigError(
                 f"to_influxdb({m!r}): pass database= (InfluxDB 1.x) or "
                 f"bucket= with org= and token= (2.x), not both"
+            )
+        if (self.username is None) != (self.password is None):
+            raise ConfigError(f"to_influxdb({m!r}): username= and password= go together")
+        if self.bucket is not None and self.username is not None:
+            # /api/v2/write takes a token only: Basic auth is 2.x's 1.x-compatibility API
+            raise ConfigError(
+                f"to_influxdb({m!r}): username=/password= are for InfluxDB 1.x "
+                f"(database=); 2.x takes token="
             )
         if self.bucket is not None and not self.org:
             raise ConfigError(f"to_influxdb({m!r}): bucket= needs org= (InfluxDB 2.x)")
@@ -180,6 +196,8 @@ class ToInfluxDB(SinkOperator):
             if self.database is not None
             else f"bucket={self.bucket!r}, org={self.org!r}, token=***"
         )
+        if self.username is not None:
+            where += f", username={self.username!r}, password=***"
         return (
             f"ToInfluxDB(measurement={self.measurement!r}, url={_mask_url(self.url)!r}, "
             f"{where}, tags={self.tags!r}, fields={self.fields!r}, time={self.time!r})"
@@ -192,7 +210,10 @@ class ToInfluxDB(SinkOperator):
         if self.database is not None:
             unit = "u" if precision == "us" else precision
             query = urllib.parse.urlencode({"db": self.database, "precision": unit})
-            return f"{base}/write?{query}", {}
+            if self.username is None:
+                return f"{base}/write?{query}", {}
+            basic = base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
+            return f"{base}/write?{query}", {"Authorization": f"Basic {basic}"}
         query = urllib.parse.urlencode(
             {"bucket": self.bucket, "org": self.org, "precision": precision}
         )
@@ -283,6 +304,8 @@ class InfluxSink(Sink):
             else f"bucket {spec.bucket!r} (org {spec.org!r})"
         )
         self.target = f"InfluxDB {where} at {_mask_url(spec.url)}"
+        if spec.username is not None:  # whose credentials a 401 refused (not the password)
+            self.target += f" (user {spec.username!r})"
         self._buffer: list[str] = []
         self.points_written = 0
 
