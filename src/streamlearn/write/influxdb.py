@@ -210,10 +210,11 @@ class ToInfluxDB(SinkOperator):
         if self.database is not None:
             unit = "u" if precision == "us" else precision
             query = urllib.parse.urlencode({"db": self.database, "precision": unit})
-            if self.username is None:
-                return f"{base}/write?{query}", {}
-            basic = base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
-            return f"{base}/write?{query}", {"Authorization": f"Basic {basic}"}
+            headers = {}
+            if self.username is not None:
+                basic = base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
+                headers["Authorization"] = f"Basic {basic}"
+            return f"{base}/write?{query}", headers
         query = urllib.parse.urlencode(
             {"bucket": self.bucket, "org": self.org, "precision": precision}
         )
