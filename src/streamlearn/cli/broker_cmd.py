@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 console = Console()
@@ -56,7 +57,7 @@ def start(
             default_state_dir(state_dir), port or free_port(prefer=DEFAULT_PORT)
         )
     except BrokerError as exc:
-        console.print(f"[red]Could not start the broker:[/] {exc}")
+        console.print(f"[red]Could not start the broker:[/] {escape(str(exc))}")
         raise typer.Exit(1) from exc
     verb = "Started" if started else "Already running:"
     console.print(f"{verb} local broker at [bold]{info.bootstrap}[/] (pid {info.pid})")

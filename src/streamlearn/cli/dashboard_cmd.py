@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from streamlearn.cli.common import (
     Bootstrap,
@@ -94,7 +95,7 @@ def dashboard(
             )
         )
     except ConfigError as exc:
-        err_console.print(f"[red]{exc}[/]", highlight=False)
+        err_console.print(f"[red]{escape(str(exc))}[/]", highlight=False)
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         pass

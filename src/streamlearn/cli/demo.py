@@ -276,7 +276,7 @@ def _start_board(config: Any, name: str, scenario: Any, console: Console, port: 
         except ConfigError:  # the port is taken (another board): any free one
             board = Dashboard(config, name, port=0, series=series).start()
     except MissingExtraError as exc:
-        console.print(f"No live board: {exc}", highlight=False)
+        console.print(f"No live board: {exc}", highlight=False, markup=False)
         return None
     console.print(f"Live dashboard on [bold]{board.url}[/] (while the demo runs)")
     return board

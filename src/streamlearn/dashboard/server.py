@@ -71,6 +71,9 @@ class Dashboard:
         series: Sequence[str | SeriesSpec] = (),
         points: int = 600,
     ) -> None:
+        # the extra first: the app module imports Starlette at the top
+        require("starlette", extra="dashboard", feature="streamlearn dashboard")
+        require("uvicorn", extra="dashboard", feature="streamlearn dashboard")
         from streamlearn.dashboard.app import check_bind
 
         check_bind(host, token)
