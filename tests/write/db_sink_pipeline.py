@@ -7,6 +7,7 @@ With ``SINK_KILL_AT_FLUSH=K`` the process SIGKILLs itself right after the K-th n
 flush: the rows are in the database, their offsets are not committed. With
 ``SINK_KILL_AFTER_ROWS=R`` instead, it dies right after the first flush that takes the
 rows written past ``R`` (however many flushes the first ``R`` rows took).
+``SINK_RETRY_FOR`` is the PostgreSQL sink's ``retry_for`` (default 60 s).
 """
 
 import os
@@ -57,7 +58,10 @@ def pipeline() -> sl.Pipeline:
     env = os.environ
     if env["SINK_KIND"] == "postgres":
         sink: SinkOperator = sl.write.to_postgres(
-            env["SINK_TABLE"], dsn=env["SINK_DSN"], create=True, retry_for=60
+            env["SINK_TABLE"],
+            dsn=env["SINK_DSN"],
+            create=True,
+            retry_for=float(env.get("SINK_RETRY_FOR", "60")),
         )
         schema = {"a": "float", "n": "int", "s": "string"}
     else:

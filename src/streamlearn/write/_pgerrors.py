@@ -9,27 +9,42 @@ right to connect or to write the table. Waiting ``retry_for`` (a minute by defau
 it only delays the one line the user needs, so the sink raises a
 :class:`~streamlearn.core.errors.ConfigError` naming the database at once.
 
-The classification goes by SQLSTATE, not by message text (servers translate their
-messages), with one gap libpq leaves: an error while *connecting* carries no SQLSTATE.
-libpq reads the server's ``FATAL`` answer (``28P01`` wrong password, ``28000`` no
-``pg_hba.conf`` entry or unknown role, ``3D000`` unknown database, ``42501`` no CONNECT
-privilege, ``57P03`` starting up) but keeps its code to itself and psycopg's
-``OperationalError.sqlstate`` is ``None``. What libpq does tell is ``PQping``, built on
-that private code: *no response* (nothing listens: away), *reject* (``57P03``: starting
-up, shutting down, in recovery: away) or *OK* (the server is up and accepts
-connections). A connection that failed while the server answers OK was refused for
-this login; it is tried once more (the server may have just come up between the two)
-and, refused again, is a ``ConfigError``.
+The classification goes by SQLSTATE where there is one, with one gap libpq leaves: an
+error while *connecting* carries no SQLSTATE. libpq reads the server's ``FATAL`` answer
+(``28P01`` wrong password, ``28000`` no ``pg_hba.conf`` entry or unknown role, ``3D000``
+unknown database, ``42501`` no CONNECT privilege, ``53300`` too many connections,
+``57P03`` starting up) but keeps its code to itself and psycopg's
+``OperationalError.sqlstate`` is ``None``. So a failed login is sorted in three steps:
 
-One transient refusal looks the same to libpq: ``53300`` *too many clients* at login
-(ping says OK). It stops the run with the server's own words ("sorry, too many clients
-already"); nothing was committed, so a restart loses nothing.
+1. **The server's words for "not now"** (:func:`busy_login`): ``53300`` (*sorry, too
+   many clients already*, *too many connections for role/database "..."*, *remaining
+   connection slots are reserved for ...*) and ``57P03`` (*the database system is
+   starting up / shutting down / in recovery mode / not yet accepting connections*).
+   The server is up and answers, so ``PQping`` says OK for ``53300`` (and for a
+   ``57P03`` it may no longer see by the time it asks); only the text tells them from a
+   refusal. These are away: the caller waits with back-off, and when ``retry_for`` runs
+   out the run stops with the server's own words ("too many connections for role ..."),
+   nothing committed.
+2. **``PQping``**, built on that private code: *no response* (nothing listens: away) or
+   *reject* (``57P03``: away).
+3. **Ping says OK**: the server is up and accepts connections, so this login was
+   refused. It is tried once more (the server may have just come up between the two)
+   and, refused again, is a ``ConfigError``.
+
+The texts are the server's English ones (PostgreSQL's sources). A server whose
+``lc_messages`` translates them is not recognised in step 1 and falls back to steps 2
+and 3: a too-many-clients login then stops the run with one line in the server's
+language, as before this check; nothing was committed, so a restart loses nothing.
 
 Examples
 --------
 >>> import psycopg
 >>> refusal(psycopg.errors.InvalidPassword()), refusal(psycopg.errors.AdminShutdown())
 (True, False)
+>>> busy_login('FATAL:  too many connections for role "app"')
+True
+>>> busy_login('FATAL:  password authentication failed for user "app"')
+False
 >>> errors = psycopg.errors
 >>> retriable(psycopg, errors.AdminShutdown()), retriable(psycopg, errors.UndefinedColumn())
 (True, False)
@@ -37,6 +52,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from streamlearn.core.errors import ConfigError
@@ -46,11 +62,28 @@ from streamlearn.write._pgdsn import _first_line
 REFUSED_CLASSES = ("28", "3D")  # invalid authorization specification, invalid catalog name
 REFUSED_CODES = ("42501",)  # insufficient privilege
 
+#: the server's (English) messages of a login refused for now: 53300 too many
+#: connections, 57P03 cannot connect now (starting up, shutting down, recovering)
+BUSY_LOGIN = re.compile(
+    r"sorry, too many clients already"
+    r"|too many connections for (role|database) "
+    r"|remaining connection slots are reserved"
+    r"|the database system is (starting up|shutting down|in recovery mode"
+    r"|not yet accepting connections|not accepting connections)"
+)
+
 
 def refusal(exc: Exception) -> bool:
     """``exc`` (a psycopg error) says this login or role may not do this, by SQLSTATE."""
     state = getattr(exc, "sqlstate", None) or ""
     return state[:2] in REFUSED_CLASSES or state in REFUSED_CODES
+
+
+def busy_login(message: str) -> bool:
+    """``message`` (a failed connection's text) is the server saying "not now": out of
+    connection slots or not accepting connections yet. By text, as libpq keeps the
+    SQLSTATE of a failed login to itself (module docstring)."""
+    return BUSY_LOGIN.search(message) is not None
 
 
 def retriable(psycopg: Any, exc: Exception) -> bool:
@@ -94,11 +127,11 @@ def connect(psycopg: Any, dsn: str, *, target: str, timeout: int = 10, **kwargs:
         except psycopg.OperationalError as exc:
             if refusal(exc):
                 raise refused(target, exc, dsn) from None
-            if exc.sqlstate is not None or not _server_up(psycopg, dsn):
-                raise  # away (or classified by its SQLSTATE): the caller's retry
+            if exc.sqlstate is not None or busy_login(str(exc)) or not _server_up(psycopg, dsn):
+                raise  # away, busy (or classified by its SQLSTATE): the caller's retry
             if last:
                 raise refused(target, exc, dsn) from None
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-__all__ = ["connect", "refusal", "refused", "retriable"]
+__all__ = ["BUSY_LOGIN", "busy_login", "connect", "refusal", "refused", "retriable"]

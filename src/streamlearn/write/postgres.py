@@ -18,7 +18,8 @@ The key defaults to the row's ``sl-id`` (column ``sl_id``: topic/partition/offse
 input record), so a crash after the commit and before the offsets are committed replays
 rows that the table already has, and they change nothing: one row per input record.
 
-A refused connection or a server restart makes ``flush`` raise
+A refused connection, a server restart or a login turned away for now (too many
+connections, the server starting up or shutting down) makes ``flush`` raise
 :class:`~streamlearn.core.errors.SinkUnavailable` after one attempt, the buffer kept: a
 run pauses its partitions, keeps polling (so it stays in its group) and flushes again
 with back-off for ``retry_for`` seconds, then resumes
