@@ -20,6 +20,7 @@ def test_version_flag():
         ["produce", "t", "--generator", "trades", "--records", "10", "-b", "127.0.0.1:1"],
         ["run", "tests/cli/pipelines_for_tests.py:pipeline", "-b", "127.0.0.1:1"],
         ["demo", "--records", "100", "-b", "127.0.0.1:1"],
+        ["models", "list", "-b", "127.0.0.1:1"],
     ],
 )
 def test_an_unreachable_broker_is_one_line_within_seconds(args):

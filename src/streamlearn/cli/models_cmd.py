@@ -15,7 +15,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from streamlearn.cli.common import Bootstrap, KafkaOption, SaslPassword, SaslUser, kafka_config
+from streamlearn.cli.common import (
+    Bootstrap,
+    KafkaOption,
+    SaslPassword,
+    SaslUser,
+    ensure_reachable,
+    kafka_config,
+)
 from streamlearn.core.errors import StreamlearnError
 from streamlearn.registry.records import ARTIFACT_TOPIC, CONTROL_TOPIC
 
@@ -49,9 +56,9 @@ def _registry(
 ) -> Any:
     from streamlearn.registry.control import Registry
 
-    return Registry(
-        kafka_config(bootstrap, options, user, password), topic=topic, artifact_topic=artifact_topic
-    )
+    config = kafka_config(bootstrap, options, user, password)
+    ensure_reachable(config)  # one line in a second, not the client's 30 s of retries
+    return Registry(config, topic=topic, artifact_topic=artifact_topic)
 
 
 def _fail(exc: Exception) -> typer.Exit:

@@ -276,9 +276,16 @@ class Registry:
     def _partitions(self) -> dict[str, int]:
         """Partition counts of every topic. (Asking for one topic by name can make a broker
         auto-create it with its default partition count, as Tansu does.)"""
+        from confluent_kafka import KafkaException
         from confluent_kafka.admin import AdminClient
 
-        meta = AdminClient(self.kafka.admin_config()).list_topics(timeout=self.timeout)
+        try:
+            meta = AdminClient(self.kafka.admin_config()).list_topics(timeout=self.timeout)
+        except KafkaException as exc:
+            from streamlearn.kafka.connect import check_reachable
+
+            check_reachable(self.kafka)  # raises the one line saying why it does not answer
+            raise KafkaError(f"registry: cannot list the cluster's topics: {exc}") from None
         return {
             t: len(m.partitions) for t, m in meta.topics.items() if m.error is None and m.partitions
         }
