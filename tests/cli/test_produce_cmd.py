@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 import streamlearn as sl
+from streamlearn.datasets.synth.susy import generate_susy
+from streamlearn.kafka.admin import partition_count
 from tests.cli._run import cli, lines
 from tests.kafka_helpers import consume_all
 
@@ -29,6 +33,30 @@ def test_produce_reports_the_exact_count_and_keys_records(kafka, topic_factory):
     assert lines(done.stdout)[-1] == f"produced 25 records to {topic}"
     got = consume_all(kafka, topic, expected=25)
     assert len(got) == 25 and got[0].key() == b"e0"
+
+
+def test_the_susy_generator_fills_a_topic_with_exactly_the_records_asked(kafka):
+    topic = f"susy-test-{uuid.uuid4().hex[:10]}"  # created by the command, 2 partitions
+    done = cli(
+        "produce",
+        topic,
+        "--generator",
+        "susy",
+        "--records",
+        "3000",
+        "--seed",
+        "2",
+        "--partitions",
+        "2",
+        "-b",
+        kafka.bootstrap_servers,
+    )
+    assert done.returncode == 0, done.stderr
+    assert lines(done.stdout)[-1] == f"produced 3,000 records to {topic}"
+    assert partition_count(kafka, topic) == 2
+    got = consume_all(kafka, topic, expected=3000)
+    assert len(got) == 3000  # read back, not the watermarks (wrong on Tansu)
+    assert sorted(m.value() for m in got) == sorted(generate_susy(3000, seed=2))
 
 
 def test_records_not_delivered_fail_the_command_with_the_count(kafka, topic_factory):

@@ -1,13 +1,16 @@
 """The board's server without a browser: the address and token checks on a real
-socket, the metrics feed of a real run read back, and the event stream's first update."""
+socket, the metrics feed of a real run read back, and the event stream's first update;
+the feed's start position."""
 
 from __future__ import annotations
 
 import http.client
 import json
 import socket
+import time
 import urllib.error
 import urllib.request
+from types import SimpleNamespace
 
 import numpy as np
 import orjson
@@ -16,7 +19,9 @@ import pytest
 import streamlearn as sl
 from streamlearn.core.errors import ConfigError
 from streamlearn.dashboard import Dashboard, MetricsHistory
+from streamlearn.dashboard.feed import MetricsFeed, _start_at
 from streamlearn.kafka.config import KafkaConfig
+from tests.datasets.conftest import mock_cluster, mock_kafka, mock_topic  # noqa: F401 (fixtures)
 from tests.kafka_helpers import produce
 
 NOWHERE = KafkaConfig("127.0.0.1:1")  # the checks below never need the cluster
@@ -134,3 +139,55 @@ def test_the_feed_of_a_run_reaches_the_board(kafka, topic_factory):
     assert set(update["now"]["steps"]) == {"km[0]", "km[1]"}
     assert update["rows"] and update["rows"][-1]["v"]["records_in"] == 1500
     assert len(update["trails"]["km[0]"][-1][1]) == 2  # the centroids' positions
+
+
+def test_the_start_is_the_end_only_when_the_broker_answered_nothing_is_that_recent():
+    from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, KafkaError, TopicPartition
+
+    start = TopicPartition("m", 0, OFFSET_BEGINNING)
+    assert _start_at(TopicPartition("m", 0, 42), start).offset == 42
+    assert _start_at(TopicPartition("m", 0, OFFSET_END), start).offset == OFFSET_END
+    # a partition without an answer (TopicPartition's error is read-only: a stand-in)
+    failed = SimpleNamespace(offset=OFFSET_END, error=KafkaError(KafkaError.REQUEST_TIMED_OUT))
+    assert _start_at(failed, start) is start  # from the start, skip by ts
+
+
+@pytest.mark.broker
+def test_a_feed_over_only_old_reports_starts_at_the_end(mock_kafka, mock_topic):  # noqa: F811
+    """On librdkafka's mock cluster: it answers ``offsets_for_times`` with -1 whatever the
+    time, which for a topic holding only older records is what Apache Kafka answers too
+    (Tansu answers 0 whatever the time: it looks nothing up by time, so the feed there
+    reads from the start and skips by ``ts``, as before)."""
+    from confluent_kafka import OFFSET_END, Producer
+
+    topic = mock_topic(2)
+    old = time.time() - 3600  # an hour ago: out of a 15-minute window
+    producer = Producer(mock_kafka.producer_config())
+    for i in range(40):
+        report = {"kind": "run", "member": "old", "ts": old + i, "records_in": i}
+        producer.produce(
+            topic, orjson.dumps(report), partition=i % 2, timestamp=int((old + i) * 1000)
+        )
+    assert producer.flush(10) == 0
+    history = MetricsHistory()
+    feed = MetricsFeed(mock_kafka, topic, history, minutes=15).start()
+    try:
+        deadline = time.monotonic() + 30
+        while feed.start_offsets is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert feed.start_offsets == {0: OFFSET_END, 1: OFFSET_END}
+        # new reports until one is read (one sent before librdkafka resolves the end
+        # offset lands before the start position and is, rightly, not read)
+        sent = 0
+        while history.reports == 0 and time.monotonic() < deadline:
+            report = {"kind": "run", "member": "new", "ts": time.time(), "records_in": 1000}
+            producer.produce(topic, orjson.dumps(report), partition=sent % 2)
+            assert producer.flush(10) == 0
+            sent += 1
+            time.sleep(0.5)
+    finally:
+        feed.stop()
+    assert history.reports >= 1, "the new report was never read"
+    # only new reports were read: none of the 40 old ones was fetched to be skipped
+    assert feed.consumed == history.reports <= sent
+    assert history.merged()["records_in"] == 1000

@@ -50,7 +50,11 @@ def compare(
     sasl_username: SaslUser = None,
     sasl_password: SaslPassword = None,
 ) -> None:
-    """Compare COLUMN of two output topics record by record, joined by ``sl-id``.
+    """Compare COLUMN of two output topics record by record, joined by `sl-id`.
+
+    Reads both topics to their end and prints how many records matched, then the
+    agreement and confusion (classification) or MAE, RMSE and the largest difference
+    (regression), with a few records that differ.
 
     Examples:
 

@@ -70,9 +70,16 @@ def dashboard(
     sasl_username: SaslUser = None,
     sasl_password: SaslPassword = None,
 ) -> None:
-    """Serve a live web board of a pipeline: throughput, latency, lag per partition,
-    model accuracy or error, k-means centroids, model versions, and with --series the
-    values an output topic carries over time; Ctrl-C stops it."""
+    """Serve a live web board of a running pipeline; Ctrl-C stops it.
+
+    The board shows throughput, latency, lag per partition, model accuracy or error,
+    k-means centroids and model versions, read from the pipeline's `<name>.metrics` topic,
+    and with --series the values an output topic carries over time.
+
+    Example:
+
+        streamlearn dashboard --name s1 --series example_2:Temperature,prediction@time
+    """
     from streamlearn.dashboard import Dashboard
 
     config = kafka_config(bootstrap, kafka_option, sasl_username, sasl_password)

@@ -21,6 +21,7 @@ from streamlearn.cli.broker_cmd import app as broker_app
 from streamlearn.cli.compare_cmd import compare
 from streamlearn.cli.dashboard_cmd import dashboard
 from streamlearn.cli.demo import demo
+from streamlearn.cli.help import reflow_tree
 from streamlearn.cli.models_cmd import app as models_app
 from streamlearn.cli.produce_cmd import produce
 from streamlearn.cli.run_cmd import run_command
@@ -74,7 +75,12 @@ _CLICK_EXCEPTION: type[Exception] = next(
 
 
 class _Group(TyperGroup):
-    """The root group: turns known errors into one line (``--debug`` shows tracebacks)."""
+    """The root group: turns known errors into one line (``--debug`` shows tracebacks),
+    and reflows the help of every command under it (:mod:`streamlearn.cli.help`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        reflow_tree(self)
 
     def invoke(self, ctx: Any) -> Any:
         try:

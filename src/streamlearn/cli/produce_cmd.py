@@ -25,7 +25,7 @@ from streamlearn.core.errors import ConfigError, KafkaError
 
 __all__ = ["GENERATORS", "produce"]
 
-GENERATORS = ("trades", "temperature", "late-labels-events", "late-labels-labels")
+GENERATORS = ("trades", "temperature", "susy", "late-labels-events", "late-labels-labels")
 #: how long a record may wait for its acknowledgement before it counts as failed
 DELIVERY_TIMEOUT_S = 30.0
 
@@ -39,6 +39,10 @@ def _generated(generator: str, records: int, seed: int) -> list[bytes]:
         from streamlearn.datasets.synth.temperature import generate_temperature
 
         return generate_temperature(records, seed=seed)
+    if generator == "susy":
+        from streamlearn.datasets.synth.susy import generate_susy
+
+        return generate_susy(records, seed=seed)
     from streamlearn.datasets.synth.late_labels import LateLabels
 
     kind = generator.rsplit("-", 1)[1][:-1]  # "event" or "label"

@@ -2,9 +2,11 @@
 
 The reader belongs to no consumer group and commits nothing: any number of dashboards
 can watch one pipeline without taking partitions from each other or from the pipeline.
-It starts ``minutes`` back in time (``offsets_for_times``; from the beginning if the
-broker cannot answer that, reports older than the start being skipped by their ``ts``),
-and waits for the topic when the pipeline has not created it yet.
+It starts ``minutes`` back in time (``offsets_for_times``), at the end of a partition
+that holds nothing that recent (reading it all only to skip it would cost a long topic's
+whole length), and from the beginning if the broker cannot answer the lookup (reports
+older than the start then skipped by their ``ts``). It waits for the topic when the
+pipeline has not created it yet.
 """
 
 from __future__ import annotations
@@ -41,6 +43,14 @@ class MetricsFeed:
     minutes : float or None
         Start this many minutes back; ``None`` reads the topic from the beginning.
 
+    Attributes
+    ----------
+    start_offsets : dict[int, int] or None
+        Where reading started, per partition, once the partitions are assigned: an offset,
+        or librdkafka's ``OFFSET_END`` (-1) / ``OFFSET_BEGINNING`` (-2).
+    consumed : int
+        Records read from the topic, those skipped as too old included.
+
     Examples
     --------
     >>> from streamlearn.kafka.config import KafkaConfig
@@ -66,6 +76,8 @@ class MetricsFeed:
         self.minutes = minutes
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.start_offsets: dict[int, int] | None = None
+        self.consumed = 0
 
     @property
     def running(self) -> bool:
@@ -105,7 +117,9 @@ class MetricsFeed:
                 msgs = consumer.consume(num_messages=5000, timeout=0.25)
                 if msgs and self.history.error:
                     self.history.error = None
-                self._take([m for m in msgs if m.error() is None], since)
+                good = [m for m in msgs if m.error() is None]
+                self.consumed += len(good)
+                self._take(good, since)
         except Exception as exc:  # the page shows it; the web app keeps serving
             log.error("dashboard feed stopped: %s", exc)
             self.history.error = f"metrics feed stopped: {exc}"
@@ -147,11 +161,25 @@ class MetricsFeed:
             try:
                 asked = [TopicPartition(self.topic, p, int(since * 1000)) for p in parts]
                 found = consumer.offsets_for_times(asked, timeout=5)
-                start = [f if f.offset >= 0 else s for f, s in zip(found, start, strict=True)]
             except Exception:  # not every broker answers: read from the start, skip by ts
-                pass
+                found = None
+            if found is not None:
+                start = [_start_at(f, s) for f, s in zip(found, start, strict=True)]
         consumer.assign(start)
+        self.start_offsets = {tp.partition: tp.offset for tp in start}
         return True
+
+
+def _start_at(found: Any, fallback: Any) -> Any:
+    """Where a partition is read from, given its ``offsets_for_times`` answer: the offset
+    found, or the end (``OFFSET_END``, -1) when the broker answered that no record is that
+    recent; ``fallback`` (the start, old reports then skipped by their ``ts``) when the
+    partition has no answer."""
+    from confluent_kafka import OFFSET_END
+
+    if found.error is None and (found.offset >= 0 or found.offset == OFFSET_END):
+        return found
+    return fallback
 
 
 def _parse(value: bytes | None) -> dict[str, Any] | None:
