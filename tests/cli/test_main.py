@@ -21,6 +21,7 @@ def test_version_flag():
         ["run", "tests/cli/pipelines_for_tests.py:pipeline", "-b", "127.0.0.1:1"],
         ["demo", "--records", "100", "-b", "127.0.0.1:1"],
         ["models", "list", "-b", "127.0.0.1:1"],
+        ["dashboard", "--name", "s1", "--port", "0", "-b", "127.0.0.1:1"],
     ],
 )
 def test_an_unreachable_broker_is_one_line_within_seconds(args):

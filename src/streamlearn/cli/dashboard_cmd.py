@@ -15,6 +15,7 @@ from streamlearn.cli.common import (
     KafkaOption,
     SaslPassword,
     SaslUser,
+    ensure_reachable,
     err_console,
     kafka_config,
 )
@@ -94,6 +95,7 @@ def dashboard(
             topic=topic,
             series=series or (),
         )
+        ensure_reachable(config)  # a mistyped address is one line, not an empty board
         board.run(
             lambda url: err_console.print(
                 f"Dashboard of [bold]{name}[/] on [bold]{url}[/]"
