@@ -9,6 +9,7 @@ import orjson
 import polars as pl
 import pytest
 from river import linear_model as river_linear
+from river import multiclass as river_multiclass
 from sklearn.linear_model import SGDClassifier
 
 import streamlearn as sl
@@ -290,8 +291,17 @@ def test_any_sklearn_or_river_model_plugs_in(ctx, caplog):
         run(step, labels(zip(ids[:100], y[:100].tolist(), strict=True)), ctx)
         out = run(step, events(X[100:], ids[100:]), ctx).data
         assert (out["prediction"].to_numpy() == y[100:]).mean() > 0.9
+    # an allow-listed River model is snapshotted with the step (formats/river.py JSON)
+    restored = op(river_linear.PAClassifier()).build()
+    restored.restore(step.snapshot())
+    assert restored.report() == step.report()
+    again = events(X, [f"again{i}" for i in range(200)])
+    assert run(restored, again, ctx).data.equals(run(step, again, ctx).data)
+    step = op(river_multiclass.OneVsRestClassifier(river_linear.PAClassifier())).build()
+    run(step, events(X[:100], ids[:100]), ctx)
+    run(step, labels(zip(ids[:100], y[:100].tolist(), strict=True)), ctx)
     with caplog.at_level(logging.WARNING, logger="streamlearn.ml"):
-        step.snapshot()  # River models have no pickle-free state: warned, not crashed
+        step.snapshot()  # a River model without a pickle-free form: warned, not crashed
     assert "cannot be snapshotted" in caplog.text
 
 

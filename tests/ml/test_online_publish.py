@@ -47,7 +47,7 @@ def test_online_classifier_publishes_on_the_cadence(model):
 
 
 def test_publish_needs_one_model_with_a_format():
-    from river import linear_model
+    from river import linear_model, tree
 
     fb = sl.read.from_kafka("labels")
     with pytest.raises(ConfigError, match="no key_by"):
@@ -56,5 +56,29 @@ def test_publish_needs_one_model_with_a_format():
         )
     with pytest.raises(ConfigError, match="pickle-free format"):
         sl.ml.online_classifier(
-            ["u"], model=linear_model.PAClassifier(), feedback=fb, publish="m", every=10
+            ["u"], model=tree.HoeffdingTreeClassifier(), feedback=fb, publish="m", every=10
         )
+    # an allow-listed River model has one (formats/river.py JSON)
+    sl.ml.online_classifier(
+        ["u"], model=linear_model.PAClassifier(), feedback=fb, publish="m", every=10
+    )
+
+
+def test_a_river_model_publishes_in_the_river_format():
+    from river import linear_model, preprocessing
+
+    model = preprocessing.StandardScaler() | linear_model.LogisticRegression()
+    op = sl.ml.online_classifier(
+        ["u", "v"], model=model, feedback=sl.read.from_kafka("labels"), publish="fraud", every=300
+    )
+    events, labels = data()
+    labels = labels.with_columns(pl.col("y") == "up")  # River's binary models learn booleans
+    ctx = Context()
+    sl.Pipeline.of(op).apply(events, side={"feedback": labels}, batch_size=100, ctx=ctx)
+    rec = published_table(ctx, op.publish).versions["fraud"][3]
+    assert rec.format == "river" and rec.signature.names == ("u", "v")
+    scorer = load_scorer(rec.format, published_artifact(ctx, op.publish, "fraud", 3), rec.signature)
+    test, _ = data(200, seed=1)
+    x = test.select("u", "v").to_numpy()
+    pred = scorer.predict(x.astype(np.float32))[0]
+    assert (np.asarray(pred) == (x[:, 0] > x[:, 1])).mean() > 0.9

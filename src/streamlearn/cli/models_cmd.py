@@ -68,7 +68,13 @@ def _fail(exc: Exception) -> typer.Exit:
 
 @app.command()
 def push(
-    path: Annotated[str, typer.Argument(help="Model file (.onnx, .skops).")],
+    path: Annotated[
+        str,
+        typer.Argument(
+            help="Model file: .onnx, .skops, or .river (a River model saved with "
+            "streamlearn.formats.river.dump_river; needs --features)."
+        ),
+    ],
     name: Annotated[str, typer.Option("--name", "-n", help="Model name.")],
     alias: Annotated[
         list[str] | None, typer.Option("--alias", "-a", help="Alias(es) to point at it.")
@@ -82,7 +88,9 @@ def push(
             "(default: the model's input names).",
         ),
     ] = None,
-    format: Annotated[str | None, typer.Option(help="onnx or skops (default: suffix).")] = None,
+    format: Annotated[
+        str | None, typer.Option(help="onnx, skops or river (default: from the suffix).")
+    ] = None,
     expires_at: Annotated[str | None, typer.Option("--expires-at", help="ISO-8601 time.")] = None,
     meta: Annotated[
         list[str] | None, typer.Option("--meta", "-m", help="KEY=VALUE metadata.")

@@ -4,6 +4,7 @@ Every error a user can catch derives from :class:`StreamlearnError`::
 
     StreamlearnError
     ├── ConfigError            bad settings or arguments, found before anything runs
+    │   └── ModelLoadError     a model's bytes could not be loaded or do not fit the stream
     ├── OperatorError          an operator failed on a batch (names the step and the source)
     │   ├── DecodeError        input bytes that a codec could not turn into rows
     │   └── SinkUnavailable    a sink's database is away for now (worth trying again)
@@ -23,6 +24,14 @@ class StreamlearnError(Exception):
 
 class ConfigError(StreamlearnError, ValueError):
     """A setting or argument is wrong; raised before any record is processed."""
+
+
+class ModelLoadError(ConfigError):
+    """A model version could not be loaded or does not fit the stream (one line).
+
+    Raised by the model codecs (:mod:`streamlearn.formats.river`) and the serving loader
+    (:mod:`streamlearn.serve.loader`), which keeps the previous version scoring.
+    """
 
 
 class OperatorError(StreamlearnError):
@@ -90,3 +99,13 @@ class KafkaError(StreamlearnError):
 
 class NotFittedError(StreamlearnError, ValueError, AttributeError):
     """A model was used for prediction before it was fitted."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's text, for one-line reports.
+
+    >>> first_line(ValueError("a\\nb"))
+    'a'
+    """
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else type(exc).__name__

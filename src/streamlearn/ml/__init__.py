@@ -208,7 +208,8 @@ def online_classifier(
         were learned, and point ``alias`` at the new version (``None``: no alias), so
         ``sl.ml.predict(publish)`` in another pipeline scores with what this one learned.
         streamlearn learners go in the ``"streamlearn"`` format (their snapshot),
-        scikit-learn estimators as ONNX; River models cannot be published (no format
+        scikit-learn estimators as ONNX, River models of the allow-list of
+        :mod:`streamlearn.formats.river` as ``"river"`` JSON (others have no format
         without pickle). Needs one model (no ``key_by``) and an input of one partition.
     registry_topic, artifact_topic
         The registry's control and artifact topics.

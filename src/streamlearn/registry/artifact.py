@@ -22,7 +22,9 @@ from streamlearn.core.extras import require
 from streamlearn.registry.profile import compute_profile
 from streamlearn.registry.records import FORMATS, RecordError, Signature
 
-_SUFFIX = {".onnx": "onnx", ".skops": "skops"}
+#: file suffixes that name a format (a ``.river`` file holds
+#: :func:`streamlearn.formats.river.dump_river` JSON)
+_SUFFIX = {".onnx": "onnx", ".skops": "skops", ".river": "river"}
 
 
 def to_artifact(
@@ -56,13 +58,13 @@ def to_artifact(
             raise ConfigError("pass signature=[feature names] to push a River model")
         if format not in (None, "river"):
             raise ConfigError(f"a River model is pushed as format 'river', not {format!r}")
-        from streamlearn.serve.river import dump_river
+        from streamlearn.formats.river import dump_river
 
         fmt, data = "river", dump_river(model)
     elif hasattr(model, "learn_batch") and hasattr(model, "snapshot"):
         if features is None:
             raise ConfigError("pass signature=[feature names] to push a streamlearn learner")
-        fmt, data = learner_artifact(model, format)
+        fmt, data = learner_artifact(model, format, features)
     elif hasattr(model, "predict") and hasattr(model, "get_params"):
         if features is None:
             raise ConfigError(
@@ -148,20 +150,34 @@ def _onnx_bytes(model: Any, n: int) -> bytes:
     return onx.SerializeToString()
 
 
-def learner_artifact(model: Any, format: str | None) -> tuple[str, bytes]:
+def learner_artifact(
+    model: Any, format: str | None, features: Sequence[str] | None = None
+) -> tuple[str, bytes]:
     """A streamlearn learner as its snapshot (format ``"streamlearn"``); learners that
-    wrap a scikit-learn estimator go as ONNX of the fitted estimator."""
+    wrap a scikit-learn estimator go as ONNX of the fitted estimator, a
+    ``RiverAdapter`` of an allow-listed model as ``"river"`` (its column indices written
+    as the ``features`` names, which the scorer reads)."""
     from streamlearn.serve.learner import LEARNERS
 
     if type(model).__name__ in LEARNERS and format in (None, "streamlearn"):
         return "streamlearn", model.snapshot()
+    river = getattr(model, "model_", None)
+    if type(model).__name__ == "RiverAdapter" and river is not None and format in (None, "river"):
+        from streamlearn.formats.river import dump_river
+
+        if features is None or len(features) != model.n_features_in_:
+            raise ConfigError(
+                f"pushing a RiverAdapter needs its {model.n_features_in_} feature names"
+            )
+        return "river", dump_river(river, names=list(features))
     estimator = getattr(model, "estimator_", None)
     if estimator is not None and format in (None, "onnx"):
         n = int(model.n_features_in_)
         return "onnx", _onnx_bytes(estimator, n)
     raise ConfigError(
         f"cannot push a {type(model).__name__}: only {', '.join(LEARNERS)} (format "
-        "'streamlearn') and fitted scikit-learn partial_fit learners (ONNX) can be pushed"
+        "'streamlearn'), fitted scikit-learn partial_fit learners (ONNX) and fitted "
+        "RiverAdapters of allow-listed River models ('river') can be pushed"
     )
 
 

@@ -45,7 +45,7 @@ CONTROL_TOPIC = "_sl_models"
 ARTIFACT_TOPIC = "_sl_model_artifacts"
 #: formats the serving side can load (see :mod:`streamlearn.serve.loader`); "streamlearn"
 #: is a streamlearn learner's snapshot (:mod:`streamlearn.serve.learner`), "river" an
-#: allow-listed River model as JSON (:mod:`streamlearn.serve.river`)
+#: allow-listed River model as JSON (:mod:`streamlearn.formats.river`)
 FORMATS = ("onnx", "skops", "streamlearn", "river")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 _TYPES = ("float", "int", "bool", "string")

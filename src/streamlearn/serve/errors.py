@@ -1,22 +1,12 @@
-"""Why a model could not be loaded (the previous version keeps scoring)."""
+"""Why a model could not be loaded (the previous version keeps scoring).
+
+The classes live in :mod:`streamlearn.core.errors` (the codecs of
+:mod:`streamlearn.formats` raise them too); this module keeps the names serving code and
+users import.
+"""
 
 from __future__ import annotations
 
-from streamlearn.core.errors import ConfigError
-
-
-class ModelLoadError(ConfigError):
-    """A model version could not be loaded or does not fit the stream (one line)."""
-
-
-def first_line(exc: BaseException) -> str:
-    """The first line of an exception's text, for one-line reports.
-
-    >>> first_line(ValueError("a\\nb"))
-    'a'
-    """
-    text = str(exc).strip().splitlines()
-    return text[0][:300] if text else type(exc).__name__
-
+from streamlearn.core.errors import ModelLoadError, first_line
 
 __all__ = ["ModelLoadError", "first_line"]

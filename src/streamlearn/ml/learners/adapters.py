@@ -2,7 +2,8 @@
 
 - :class:`SklearnPartialFit`: any scikit-learn estimator with ``partial_fit``.
 - :class:`RiverAdapter`: any River estimator (record-at-a-time ``learn_one``; the slow
-  path, for models streamlearn does not ship). River is an optional extra.
+  path, for models streamlearn does not ship). River is an optional extra; the class
+  lives in :mod:`streamlearn.ml.learners.river_adapter`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from streamlearn.ml.base import Tags
 from streamlearn.ml.learners._ovr import grow_rows, ovr_growth
 from streamlearn.ml.learners._sklearn import quiet_sklearn
 from streamlearn.ml.learners.base import Learner
+from streamlearn.ml.learners.river_adapter import RiverAdapter
 
 
 class SklearnPartialFit(Learner):
@@ -242,97 +244,4 @@ class SklearnPartialFit(Learner):
         self.estimator_ = est
 
 
-def _river() -> Any:
-    try:
-        import river.base
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("RiverAdapter needs River: pip install streamlearn[river]") from exc
-    return river.base
-
-
-class RiverAdapter(Learner):
-    """Run a River estimator (``learn_one`` / ``predict_one``) on batches, row by row.
-
-    This is the slow, record-at-a-time path (tens of thousands of rows per second); use
-    it for models streamlearn does not ship. Features are passed as ``{column index:
-    value}`` dicts. River models are not array-based, so they cannot be snapshotted
-    without pickle: :meth:`snapshot` raises :class:`~streamlearn.core.errors.StateError`.
-
-    Parameters
-    ----------
-    model : River classifier or regressor
-        Template; the learner trains ``model.clone()``.
-
-    Attributes
-    ----------
-    model_ : the trained clone
-    classes_ : ndarray (classifiers)
-        Labels in order of first appearance.
-    n_updates_ : int
-        Rows passed to ``learn_one``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from river import linear_model
-    >>> model = RiverAdapter(linear_model.PAClassifier())
-    >>> X = np.array([[1.0], [-1.0]] * 5)
-    >>> model.learn_batch(X, np.array([True, False] * 5)).predict_batch(X[:2]).tolist()
-    [True, False]
-    """
-
-    def __init__(self, model: Any) -> None:
-        self.model = model
-
-    def clone(self) -> RiverAdapter:
-        return type(self)(self.model.clone())
-
-    @property
-    def role(self) -> str:  # type: ignore[override]
-        """The wrapped model's role (a River ``Classifier`` or ``Regressor``)."""
-        base = _river()
-        return "classifier" if isinstance(self.model, base.Classifier) else "regressor"
-
-    def tags(self) -> Tags:
-        """River models have probabilities (classifiers) and no pickle-free state."""
-        classifier = self.role == "classifier"
-        return Tags(role=self.role, proba=classifier, grows_classes=classifier, snapshot=False)
-
-    def _validate_params(self) -> None:
-        base = _river()
-        if not isinstance(self.model, (base.Classifier, base.Regressor)):
-            raise ConfigError(
-                f"RiverAdapter: {type(self.model).__name__} is neither a River "
-                "classifier nor a regressor"
-            )
-
-    def _init_state(self, d: int) -> None:
-        self.model_ = self.model.clone()
-
-    def _rows(self, X: np.ndarray) -> list[dict[int, float]]:
-        keys = range(X.shape[1])
-        return [dict(zip(keys, row, strict=True)) for row in X.tolist()]
-
-    def _learn(self, X: np.ndarray, y: np.ndarray) -> None:
-        labels = (self.classes_[y] if self.role == "classifier" else y).tolist()
-        learn_one = self.model_.learn_one
-        for row, label in zip(self._rows(X), labels, strict=True):
-            learn_one(row, label)
-        self.n_updates_ += X.shape[0]
-
-    def _predict(self, X: np.ndarray) -> np.ndarray:
-        preds = [self.model_.predict_one(row) for row in self._rows(X)]
-        if self.role == "regressor":
-            return np.asarray([np.nan if p is None else p for p in preds], dtype=np.float64)
-        fallback = self.classes_[0].item()
-        out = np.asarray([fallback if p is None else p for p in preds])
-        return out.astype(self.classes_.dtype) if out.size else self.classes_[:0]
-
-    def _proba(self, X: np.ndarray) -> np.ndarray:
-        col = {c: i for i, c in enumerate(self.classes_.tolist())}
-        out = np.zeros((X.shape[0], len(col)))
-        for i, row in enumerate(self._rows(X)):
-            for label, p in self.model_.predict_proba_one(row).items():
-                if label in col:
-                    out[i, col[label]] = p
-        return out
+__all__ = ["RiverAdapter", "SklearnPartialFit"]

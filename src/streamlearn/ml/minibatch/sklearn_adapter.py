@@ -68,7 +68,7 @@ def export_learner(learner: Any, features: Sequence[str]) -> Exported:
     from streamlearn.registry.records import Signature
     from streamlearn.serve.loader import load_scorer
 
-    fmt, data = learner_artifact(learner, None)
+    fmt, data = learner_artifact(learner, None, list(features))
     outputs = load_scorer(fmt, data, Signature.of(list(features))).outputs
     return fmt, data, tuple(outputs)
 
