@@ -55,3 +55,31 @@ def test_load_keeps_the_newest_snapshot_per_partition(kafka, topic_factory):
 def test_load_of_an_empty_or_missing_topic_is_empty(kafka, topic_factory):
     assert _store(kafka, topic_factory(), "x").load(timeout=5) == {}
     assert _store(kafka, f"missing-{uuid.uuid4().hex[:6]}", "x").load(timeout=5) == {}
+
+
+@pytest.mark.parametrize("transactional", [False, True])
+def test_snapshots_written_as_one_batch_are_all_read(kafka, topic_factory, transactional):
+    """A checkpoint produces every dirty partition's snapshot and flushes once, so the
+    last record batch of the state topic holds several snapshots: the reader must not
+    stop at a high watermark that points inside it (Tansu reports the last batch's first
+    offset + 1), and must read past the commit marker of a transaction."""
+    topic, name = topic_factory(), f"p-{uuid.uuid4().hex[:6]}"
+    extra = {"transactional.id": f"{name}-0"} if transactional else {}
+    producer = make_producer(kafka, **extra)
+    store = _store(kafka, topic, name, **{"isolation.level": "read_committed"})
+    if transactional:
+        producer.init_transactions(30)
+    for i in range(3):
+        if transactional:
+            producer.begin_transaction()
+        for p in range(5):
+            store.save(
+                producer, p, Snapshot({"s": f"{p}-{i}".encode()}, {("src", p): i}), flush=False
+            )
+        if transactional:
+            producer.commit_transaction(30)
+        else:
+            store.flush(producer)
+    snaps = store.load(timeout=10)
+    assert {p: s.steps["s"] for p, s in snaps.items()} == {p: f"{p}-2".encode() for p in range(5)}
+    assert all(s.offsets == {("src", p): 2} for p, s in snaps.items())

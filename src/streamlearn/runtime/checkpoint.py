@@ -115,10 +115,17 @@ class Checkpoint:
             self._flush_producer()
         resume = {p: tasks.resume_offsets(p) for p in tasks.dirty}
         if self.state is not None:
+            saved = False
             for p in sorted(tasks.dirty):
                 chain = tasks.chains.get(p)
                 if chain is not None:
-                    self.state.save(self.producer, p, Snapshot(chain.snapshot(), resume[p]))
+                    snap = Snapshot(chain.snapshot(), resume[p])
+                    self.state.save(self.producer, p, snap, flush=False)
+                    saved = True
+            # one round trip for every partition's snapshot (not one each); a transaction
+            # delivers them at its commit
+            if saved and not self.exactly_once:
+                self.state.flush(self.producer)
         offsets = [TopicPartition(t, tp, o) for p in resume for (t, tp), o in resume[p].items()]
         try:
             if self.exactly_once:

@@ -14,10 +14,13 @@ on a transactionally written partition, whose last offset is a commit marker tha
 consumer receives (issue 8, item 2).
 
 Tansu reports a high watermark that is the first offset of the *last record batch* + 1,
-not the log end. Every snapshot is therefore produced and flushed on its own (a batch of
-one record, so the two agree), and the reader also stops when a poll finds nothing and
-its position has reached the reported high watermark (on Tansu the fetch position can
-pass it, and no EOF event is raised then).
+not the log end, so the reader also stops when a poll finds nothing and its position
+has reached the reported high watermark (on Tansu the fetch position passes it, and no
+EOF event is raised then). A record batch is fetched whole, so the position reaches
+that too-low watermark only once the last batch has been read: a checkpoint may write
+all its partitions' snapshots as one batch, with one flush (tested on Tansu with
+several snapshots a batch, tests/runtime/test_state_store.py). Snapshots used to be
+flushed one by one, a round trip per dirty partition at every checkpoint.
 """
 
 from __future__ import annotations
@@ -146,9 +149,14 @@ class StateStore:
     def save(
         self, producer: Producer, partition: int, snapshot: Snapshot, *, flush: bool = True
     ) -> None:
-        """Produce one snapshot; flushed alone so it is a record batch of its own."""
+        """Produce one snapshot (and wait for it, unless ``flush=False``: a checkpoint
+        produces every partition's snapshot, then calls :meth:`flush` once)."""
         producer.produce(self.topic, snapshot.encode(), self.key(partition))
         if flush:
-            left = producer.flush(30)
-            if left:
-                raise StateError(f"{left} state records not delivered to {self.topic!r}")
+            self.flush(producer)
+
+    def flush(self, producer: Producer) -> None:
+        """Wait until the snapshots produced are delivered."""
+        left = producer.flush(30)
+        if left:
+            raise StateError(f"{left} state records not delivered to {self.topic!r}")
