@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from river import compose, linear_model, multiclass, optim, preprocessing, tree
+from river import linear_model, multiclass, optim, preprocessing, tree
 
 from streamlearn.core.errors import ConfigError, StateError
 from streamlearn.core.state import decode_state, encode_state
@@ -14,28 +14,10 @@ from streamlearn.ml import checks
 from streamlearn.ml.learners import RiverAdapter
 from streamlearn.registry.artifact import to_artifact
 from streamlearn.serve.loader import load_scorer
+from tests.formats.river_models import MODELS as ALL_MODELS
 
-MODELS = {
-    "logreg": (lambda: linear_model.LogisticRegression(), "clf"),
-    "pa-clf": (lambda: linear_model.PAClassifier(C=0.5, mode=2), "clf"),
-    "linreg": (
-        lambda: linear_model.LinearRegression(
-            optimizer=optim.SGD(optim.schedulers.InverseScaling(0.01)), l2=0.001
-        ),
-        "reg",
-    ),
-    "pa-reg": (lambda: linear_model.PARegressor(eps=0.05), "reg"),
-    "scaled-logreg": (
-        lambda: preprocessing.StandardScaler() | linear_model.LogisticRegression(),
-        "clf",
-    ),
-    "scaled-linreg": (
-        lambda: compose.Pipeline(
-            ("scale", preprocessing.StandardScaler()), ("lin", linear_model.LinearRegression())
-        ),
-        "reg",
-    ),
-}
+#: the supervised ones (the adapter wraps classifiers and regressors)
+MODELS = {name: spec for name, spec in ALL_MODELS.items() if spec[1] != "none"}
 
 
 def data(n: int, kind: str, seed: int) -> tuple[np.ndarray, np.ndarray]:

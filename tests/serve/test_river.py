@@ -9,7 +9,7 @@ import time
 import numpy as np
 import orjson
 import pytest
-from river import cluster, compose, linear_model, optim, preprocessing, tree
+from river import linear_model, optim, tree
 
 from streamlearn.core.errors import ConfigError
 from streamlearn.registry.artifact import to_artifact
@@ -17,6 +17,7 @@ from streamlearn.registry.records import Signature
 from streamlearn.serve.errors import ModelLoadError
 from streamlearn.serve.loader import load_scorer
 from streamlearn.serve.river import RiverScorer, dump_river, load_river
+from tests.formats.river_models import MODELS
 
 NAMES = ["a", "b", "c"]
 
@@ -34,30 +35,6 @@ def as_dicts(X: np.ndarray) -> list[dict[str, float]]:
 def target(X: np.ndarray, kind: str) -> list:
     y = 3.0 * X[:, 0] - 0.5 * X[:, 1] + 2.0 * X[:, 2] - 9.0
     return [bool(v > 0) for v in y] if kind == "clf" else [float(v) for v in y]
-
-
-MODELS = {
-    "linreg": (
-        lambda: linear_model.LinearRegression(
-            optimizer=optim.SGD(optim.schedulers.InverseScaling(0.01)), l2=0.001
-        ),
-        "reg",
-    ),
-    "logreg": (lambda: linear_model.LogisticRegression(), "clf"),
-    "pa-clf": (lambda: linear_model.PAClassifier(C=0.5, mode=2), "clf"),
-    "pa-reg": (lambda: linear_model.PARegressor(eps=0.05), "reg"),
-    "scaled-logreg": (
-        lambda: preprocessing.StandardScaler() | linear_model.LogisticRegression(),
-        "clf",
-    ),
-    "scaled-linreg": (
-        lambda: compose.Pipeline(
-            ("scale", preprocessing.StandardScaler()), ("lin", linear_model.LinearRegression())
-        ),
-        "reg",
-    ),
-    "kmeans": (lambda: cluster.KMeans(n_clusters=3, halflife=0.3, seed=7), "none"),
-}
 
 
 def fitted(name: str, n: int = 400):

@@ -44,6 +44,22 @@ def flush_once(dsn: str, table: str = "readings") -> tuple[PostgresSink, Excepti
     return sink, err.value, time.monotonic() - started
 
 
+def run_sink_pipeline(kafka, src: str, group: str, env: dict[str, str]):
+    """``streamlearn run`` of db_sink_pipeline.py reading ``src`` (its settings in
+    ``env``), in a subprocess: what it printed and its exit code."""
+    import os
+
+    cmd = run_command(f"{HERE / 'db_sink_pipeline.py'}:pipeline", kafka, group)
+    return subprocess.run(
+        cmd,
+        env={**os.environ, **env, "PYTHONPATH": str(HERE.parents[1] / "src"), "COLUMNS": "100"},
+        cwd=HERE.parents[1],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 @pytest.fixture
 def password_pg() -> Iterator[PrivatePostgres]:
     """A private server where role ``app`` (password ``right``) must give its password,
@@ -127,18 +143,8 @@ def test_a_run_with_an_unknown_database_stops_at_once_naming_it(kafka, topic_fac
         "SINK_TABLE": "readings",
         "SINK_DSN": f"host=127.0.0.1 port=5432 user=postgres dbname={db}",
     }
-    cmd = run_command(f"{HERE / 'db_sink_pipeline.py'}:pipeline", kafka, f"pgref-{src}")
-    import os
-
     started = time.monotonic()
-    done = subprocess.run(
-        cmd,
-        env={**os.environ, **env, "PYTHONPATH": str(HERE.parents[1] / "src"), "COLUMNS": "100"},
-        cwd=HERE.parents[1],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_sink_pipeline(kafka, src, f"pgref-{src}", env)
     took = time.monotonic() - started
     assert done.returncode == 2, done.stderr  # a ConfigError: bad settings
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
@@ -292,8 +298,6 @@ def test_a_server_shutting_down_under_a_session_is_waited_for(private_pg):
 def test_a_run_whose_role_has_no_free_connection_stops_naming_the_cause(
     kafka, topic_factory, one_slot_role
 ):
-    import os
-
     import psycopg
 
     dsn, table = one_slot_role
@@ -306,16 +310,8 @@ def test_a_run_whose_role_has_no_free_connection_stops_naming_the_cause(
         "SINK_DSN": dsn,
         "SINK_RETRY_FOR": "4",
     }
-    cmd = run_command(f"{HERE / 'db_sink_pipeline.py'}:pipeline", kafka, f"pgbusy-{src}")
     with psycopg.connect(dsn):  # held for the whole run
-        done = subprocess.run(
-            cmd,
-            env={**os.environ, **env, "PYTHONPATH": str(HERE.parents[1] / "src"), "COLUMNS": "100"},
-            cwd=HERE.parents[1],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        done = run_sink_pipeline(kafka, src, f"pgbusy-{src}", env)
     assert done.returncode not in (0, 2), done.stderr  # not a ConfigError: it waited
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "Traceback" not in done.stderr, done.stderr
