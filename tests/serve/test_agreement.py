@@ -52,3 +52,44 @@ def test_nothing_compared_yet_is_none_not_zero():
     assert Agreement("regression").as_dict()["mae"] is None
     assert Agreement("classification").as_dict()["agreement"] is None
     assert fold([]) == {"n": 0}
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_snapshot_restores_the_figures_and_continues_identically(task):
+    """A restored accumulator equals the original, and the two stay equal on more data
+    (what a restarted predict step's shadow report relies on)."""
+    rng = np.random.default_rng(7)
+    if task == "classification":
+        a, b = rng.integers(0, 3, 900), rng.integers(0, 3, 900)
+    else:
+        a, b = rng.normal(size=900), rng.normal(size=900)
+        a[::17] = np.nan  # left out on both sides
+    original = Agreement(task)
+    original.update(a[:400], b[:400])
+    restored = Agreement("classification" if task == "regression" else "regression")
+    restored.restore(original.snapshot())  # the task comes with the snapshot
+    assert restored.task == task and restored.as_dict() == original.as_dict()
+    original.update(a[400:], b[400:])
+    restored.update(a[400:], b[400:])
+    assert restored.as_dict() == original.as_dict()
+    whole = Agreement(task)
+    whole.update(a, b)
+    assert restored.n == whole.n and restored.as_dict()["n"] == whole.as_dict()["n"]
+    if task == "classification":
+        assert restored.as_dict() == whole.as_dict()  # counts: exact
+    else:
+        for key in ("mae", "rmse", "mean_diff", "max_abs_diff"):
+            assert restored.as_dict()[key] == pytest.approx(whole.as_dict()[key], rel=1e-12)
+
+
+def test_an_empty_accumulator_round_trips_and_a_foreign_snapshot_is_refused():
+    from streamlearn.core.errors import StateError
+    from streamlearn.core.state import encode_state
+
+    empty = Agreement("classification")
+    again = Agreement("regression")
+    again.restore(empty.snapshot())
+    nothing = {"task": "classification", "n": 0, "agreed": 0, "agreement": None, "confusion": {}}
+    assert again.as_dict() == empty.as_dict() == nothing
+    with pytest.raises(StateError, match="cannot restore an Agreement"):
+        again.restore(encode_state({"kind": "RegressionMetrics"}))

@@ -14,7 +14,7 @@ from tests.serve.houses import FEATURES, SCHEMA, linear_onnx
 
 pytestmark = pytest.mark.broker
 N = 4000
-STEP = "1-ml.predict"
+STEP = "ml.predict"  # stateful (shadow=, label=): named by its kind
 
 
 def test_ab_split_reports_each_variants_mae_against_the_label(kafka, topic_factory):

@@ -19,7 +19,7 @@ from tests.kafka_helpers import consume_all, produce
 from tests.serve.houses import FEATURES, SCHEMA, houses, linear_onnx, records, trained
 
 pytestmark = pytest.mark.broker
-STEP = "1-ml.predict"
+STEP = "ml.predict"  # stateful (shadow=, label=): named by its kind
 
 
 def by_id(msgs):

@@ -11,7 +11,9 @@ both report the same figures the same way:
   difference and the mean difference (``b - a``: the candidate's bias).
 
 Reports carry counts and means from which partitions and members fold exactly
-(:func:`fold`): the feed has one report per step and partition.
+(:func:`fold`): the feed has one report per step and partition. :meth:`Agreement.snapshot`
+and :meth:`Agreement.restore` carry the running figures across a restart (the predict
+step's checkpointed state), encoded with :func:`~streamlearn.core.state.encode_state`.
 
 Examples
 --------
@@ -25,6 +27,10 @@ Examples
 >>> r.update(np.array([1.0, 2.0]), np.array([1.5, 1.0]))
 >>> r.as_dict()["mae"], r.as_dict()["max_abs_diff"]
 (0.75, 1.0)
+>>> b = Agreement("regression")
+>>> b.restore(a.snapshot())
+>>> b.as_dict() == a.as_dict()
+True
 """
 
 from __future__ import annotations
@@ -36,7 +42,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from streamlearn.core.errors import ConfigError
+from streamlearn.core.errors import ConfigError, StateError
+from streamlearn.core.state import decode_state, encode_state
 
 CLASSIFICATION = "classification"
 REGRESSION = "regression"
@@ -102,6 +109,35 @@ class Agreement:
         self.sq_sum += float(diff @ diff)
         self.diff_sum += float(diff.sum())
         self.max_abs = max(self.max_abs, float(np.abs(diff).max()))
+
+    def snapshot(self) -> bytes:
+        """The running figures as bytes (no pickle), so they survive a restart."""
+        return encode_state(
+            {
+                "kind": "Agreement",
+                "task": self.task,
+                "n": self.n,
+                "agreed": self.agreed,
+                "confusion": self.confusion,
+                "abs_sum": self.abs_sum,
+                "sq_sum": self.sq_sum,
+                "diff_sum": self.diff_sum,
+                "max_abs": self.max_abs,
+            }
+        )
+
+    def restore(self, blob: bytes) -> None:
+        """Continue from a :meth:`snapshot` (its task included: it replaces this one's)."""
+        values, _ = decode_state(blob)
+        if values.get("kind") != "Agreement":
+            raise StateError(f"snapshot {values.get('kind')} cannot restore an Agreement")
+        self.task = check_task(values["task"], "Agreement.restore") or REGRESSION
+        self.n, self.agreed = int(values["n"]), int(values["agreed"])
+        self.confusion = {
+            a: {b: int(k) for b, k in row.items()} for a, row in values["confusion"].items()
+        }
+        self.abs_sum, self.sq_sum = float(values["abs_sum"]), float(values["sq_sum"])
+        self.diff_sum, self.max_abs = float(values["diff_sum"]), float(values["max_abs"])
 
     def as_dict(self) -> dict[str, Any]:
         """The figures (JSON-able; ``None`` where nothing was compared yet)."""

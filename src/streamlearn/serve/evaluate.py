@@ -19,11 +19,23 @@ is missing are left out; a variant's figures start over when its version changes
 Reports are per partition (the feed's convention, so members and rebalances fold
 right); :func:`streamlearn.serve.agreement.fold` folds shadow reports.
 
+**Restarts.** A predict step with ``label=`` or a shadow is stateful: the agreement
+(with the version pair it belongs to) and each variant's label metrics (with their
+version) are its snapshot, checkpointed with the input offsets. After a restart, a
+crash or a rebalance the figures continue from the checkpoint, as if the run had never
+stopped; a version change still starts them over, since the restored pair or version no
+longer matches.
+
 Examples
 --------
 >>> import polars as pl, streamlearn as sl
->>> Evaluation.__name__
-'Evaluation'
+>>> step = sl.ml.predict("m", label="y").build()
+>>> ev = Evaluation(step)
+>>> ev.labels["champion"] = (3, ClassificationMetrics())
+>>> again = Evaluation(step)
+>>> again.restore(ev.snapshot())
+>>> again.labels["champion"][0], type(again.labels["champion"][1]).__name__
+(3, 'ClassificationMetrics')
 """
 
 from __future__ import annotations
@@ -31,10 +43,13 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import polars as pl
 
 from streamlearn.core.batch import Batch
+from streamlearn.core.errors import StateError
 from streamlearn.core.operator import Context
+from streamlearn.core.state import decode_state, encode_state
 from streamlearn.formats.json import encode_json
 from streamlearn.ml.metrics import ClassificationMetrics, RegressionMetrics
 from streamlearn.serve.agreement import CLASSIFICATION, Agreement, task_of
@@ -45,6 +60,11 @@ if TYPE_CHECKING:
     from streamlearn.serve.step import PredictStep, Variant
 
 log = logging.getLogger("streamlearn.serve")
+#: the label metrics a snapshot may name
+_METRICS: dict[str, type[ClassificationMetrics] | type[RegressionMetrics]] = {
+    "ClassificationMetrics": ClassificationMetrics,
+    "RegressionMetrics": RegressionMetrics,
+}
 
 
 class Evaluation:
@@ -57,6 +77,49 @@ class Evaluation:
         #: variant label -> (version, metrics)
         self.labels: dict[str, tuple[int, Any]] = {}
         self._warned = False
+
+    # -- state ----------------------------------------------------------------------------
+    def snapshot(self) -> bytes:
+        """The agreement, its version pair and each variant's (version, label metrics),
+        so the reports continue after a restart (nested snapshots as byte arrays)."""
+        arrays: dict[str, np.ndarray] = {}
+        if self.agreement is not None:
+            arrays["agreement"] = np.frombuffer(self.agreement.snapshot(), dtype=np.uint8)
+        labels = {}
+        for label, (version, metrics) in self.labels.items():
+            labels[label] = {"version": version, "kind": type(metrics).__name__}
+            arrays[f"labels/{label}"] = np.frombuffer(metrics.snapshot(), dtype=np.uint8)
+        values = {
+            "kind": "Evaluation",
+            "pair": list(self._pair) if self._pair is not None else None,
+            "labels": labels,
+        }
+        return encode_state(values, arrays)
+
+    def restore(self, blob: bytes) -> None:
+        """Continue from a :meth:`snapshot`; figures of a variant the step no longer has
+        (an alias taken out of the split) are dropped."""
+        values, arrays = decode_state(blob)
+        if values.get("kind") != "Evaluation":
+            raise StateError(f"snapshot {values.get('kind')} cannot restore a predict step")
+        self.agreement, self._pair = None, None
+        if "agreement" in arrays and values["pair"] is not None:
+            self.agreement = Agreement(CLASSIFICATION)
+            self.agreement.restore(arrays["agreement"].tobytes())
+            main, shadow = values["pair"]
+            self._pair = (int(main), int(shadow))
+        step = self.step
+        known = {v.label for v in [*step.variants, *([step.shadow] if step.shadow else [])]}
+        self.labels = {}
+        for label, meta in values["labels"].items():
+            if label not in known:
+                continue
+            kind = _METRICS.get(meta["kind"])
+            if kind is None:
+                raise StateError(f"unknown label metrics {meta['kind']!r} in a predict snapshot")
+            metrics = kind()
+            metrics.restore(arrays[f"labels/{label}"].tobytes())
+            self.labels[label] = (int(meta["version"]), metrics)
 
     def observe(self, batch: Batch, out: Batch, ctx: Context) -> None:
         """``out`` is what the main variants made of ``batch``."""

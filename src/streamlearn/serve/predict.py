@@ -17,6 +17,10 @@ Beside the plain form, one step can run an **A/B test** (``split=``), a **shadow
 (``shadow=``: a second model scores the same records, its results go to a topic of
 their own and the agreement between the two to the metrics feed), several **models at
 once** (a list of names), and report **label metrics** per variant (``label=``).
+With a shadow or ``label=`` the step is *stateful*: what it measured is checkpointed
+with the input offsets and survives restarts (:mod:`streamlearn.serve.evaluate`); like
+every stateful step it is then named by its kind (``ml.predict``, not ``1-ml.predict``)
+unless given ``name=``. Plain serving keeps no state and needs no state topic.
 
 Examples
 --------
@@ -26,6 +30,8 @@ Examples
 ('ml.predict', 'champion', ['control', 'artifacts'])
 >>> sl.ml.predict("house-price", output="price", shadow="challenger").shadow_topic
 'price.shadow'
+>>> op.stateful, sl.ml.predict("house-price", label="price").stateful
+(False, True)
 """
 
 from __future__ import annotations
@@ -110,12 +116,14 @@ class Predict(Operator):
         ``shadow_topic`` (default ``<name>.shadow`` for a named step, else
         ``<output>.shadow``), with the input record's ``sl-id``; the agreement between
         the two goes to the metrics feed (``<step>.shadow[<partition>]``). A shadow
-        with no valid version, or one that fails, never touches the main output.
+        with no valid version, or one that fails, never touches the main output. The
+        agreement survives restarts (the step's checkpointed state).
     label, task
         A column holding the true value (where the records carry it): each variant's
         (and the shadow's) accuracy or MAE goes to the metrics feed
         (``<step>.labels.<variant>[<partition>]``). ``task`` (``"classification"`` or
-        ``"regression"``) is inferred from the predictions' type when not given.
+        ``"regression"``) is inferred from the predictions' type when not given. The
+        metrics survive restarts (the step's checkpointed state).
     """
 
     model: str | tuple[str, ...] = ""
@@ -166,6 +174,8 @@ class Predict(Operator):
             object.__setattr__(
                 self, "shadow_topic", f"{self.name or self.bindings[0].output}.shadow"
             )
+        # what it measures survives restarts: per spec, so plain serving has no state
+        object.__setattr__(self, "stateful", self.shadow is not None or self.label is not None)
 
     def _check_split(self, where: str) -> None:
         split = dict(self.split or {})

@@ -75,6 +75,15 @@ class PredictStep(Step):
     def _all(self) -> list[Variant]:
         return [*self.variants, *([self.shadow] if self.shadow is not None else [])]
 
+    # -- state --------------------------------------------------------------------------
+    def snapshot(self) -> bytes | None:
+        """The evaluation's figures (shadow agreement, label metrics) when the step
+        measures any; plain serving keeps no state (its operator is not stateful)."""
+        return self.evaluation.snapshot() if self.spec.stateful else None
+
+    def restore(self, blob: bytes) -> None:
+        self.evaluation.restore(blob)
+
     # -- the registry ---------------------------------------------------------------------
     def loader(self, ctx: Context) -> Loader:
         """The loader every partition's step of this operator shares in this run."""
