@@ -11,9 +11,13 @@ import streamlearn as sl
 from tests.serve.houses import SCHEMA
 
 
-def build(src: str, out: str, shadow: str, control: str, arts: str) -> sl.Pipeline:
+def build(
+    src: str, out: str, shadow: str, control: str, arts: str, max_batch: int = 100
+) -> sl.Pipeline:
+    """A classifier ``exp`` (champion) with ``challenger`` as its shadow, scored against
+    the ``expensive`` column; small batches (``max_batch``) so a kill lands mid-stream."""
     return (
-        sl.read.from_kafka(src, max_batch=100)
+        sl.read.from_kafka(src, max_batch=max_batch)
         | sl.decode.json({**SCHEMA, "expensive": "int"})
         | sl.ml.predict(
             "exp",

@@ -17,6 +17,7 @@ import streamlearn as sl
 from streamlearn.serve import fold
 from tests.kafka_helpers import consume_all, produce
 from tests.serve.houses import FEATURES, SCHEMA, houses, linear_onnx, records, trained
+from tests.serve.restart_pipeline import build
 
 pytestmark = pytest.mark.broker
 STEP = "ml.predict"  # stateful (shadow=, label=): named by its kind
@@ -122,19 +123,7 @@ def test_shadow_classification_agreement_confusion_and_label_metrics(kafka, topi
     reg.push(c2, name="exp", alias="challenger", signature=FEATURES)
     stream, y, rows = classifier_rows(2000, seed=5)
     produce(kafka, src, rows, keys=[str(i).encode() for i in stream["id"]])
-    pipeline = (
-        sl.read.from_kafka(src)
-        | sl.decode.json({**SCHEMA, "expensive": "int"})
-        | sl.ml.predict(
-            "exp",
-            shadow="challenger",
-            shadow_topic=shadow,
-            label="expensive",
-            topic=control,
-            artifact_topic=arts,
-        )
-        | sl.write.to_kafka(out, partitions=1)
-    )
+    pipeline = build(src, out, shadow, control, arts, max_batch=20_000)
     stats = sl.run(pipeline, kafka=kafka, name=f"shadowc-{src}", max_records=len(stream))
     assert stats.records_out == len(stream)
     main = by_id(consume_all(kafka, out, expected=len(stream)))

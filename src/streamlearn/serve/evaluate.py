@@ -108,8 +108,7 @@ class Evaluation:
             self.agreement.restore(arrays["agreement"].tobytes())
             main, shadow = values["pair"]
             self._pair = (int(main), int(shadow))
-        step = self.step
-        known = {v.label for v in [*step.variants, *([step.shadow] if step.shadow else [])]}
+        known = {v.label for v in self.step._all()}
         self.labels = {}
         for label, meta in values["labels"].items():
             if label not in known:
